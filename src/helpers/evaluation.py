@@ -1,0 +1,649 @@
+"""Zero-shot cross-lingual evaluation (phase 6): every language of every XTREME-R task.
+
+A model fine-tuned on English (phase iii) is applied unchanged to the test set
+of each language; retrieval tasks use the arm's encoder as it is, mean-pooled
+at a middle layer. Scores come from :mod:`helpers.metrics` (0-100) and land in
+``results/zero_shot.csv``, one row per (language, metric).
+
+Prediction (:func:`predict`)
+----------------------------
+Features come from :func:`helpers.preprocess.encode` (``train=False``) and are
+run in length-sorted batches (longest first, ties by position) with dynamic
+padding (:func:`helpers.preprocess.collator_for`) under
+``torch.inference_mode``; outputs are put back in the input order. With the
+same model, data and ``batch_size`` the batches are identical, so the
+predictions and metrics are bit-identical from run to run on CPU.
+
+- classification and multiple choice: the arg-max class / choice (``int``).
+- tagging: one tag per word, from the first sub-word of each word. As XTREME's
+  ``utils_preprocess.py`` does, a sentence longer than ``max_length`` sub-words
+  is split at word boundaries into pieces that fit, each piece is predicted on
+  its own and the tags are joined back, so truncation drops no word; a word that
+  tokenises to nothing (or to more sub-words than fit) is replaced by the
+  tokenizer's ``<unk>`` for prediction, as XTREME does. Should a word still
+  get no sub-word, it is tagged ``"O"`` (or the first tag when the tag set has
+  no ``"O"``) -- :data:`FILL_TAG` rules.
+- span QA: the answer text per example id, by the n-best search of the SQuAD
+  v1.1 post-processing that XTREME uses (BERT's ``run_squad``): in every
+  doc-stride window the ``n_best`` (20) best start and end tokens are paired,
+  only spans inside the context, end >= start, at most ``max_answer_length``
+  (30) tokens, and a start token only counts in the window where it has the
+  most context on both sides ("max context"); the best start+end logit sum
+  over all windows of an example wins, an example without any valid span
+  gets ``""``.
+
+Retrieval (:func:`embed`, :func:`retrieve`, :func:`evaluate_retrieval`)
+-----------------------------------------------------------------------
+``embed`` mean-pools ``hidden_states[layer]`` over the real tokens (attention
+mask) and L2-normalises. In transformers' convention ``hidden_states[0]`` is
+the embedding output (before any transformer layer) and ``hidden_states[i]``
+the output of layer ``i``, so ``layer`` runs from 0 to ``num_hidden_layers``.
+Candidates are ranked by cosine similarity (ties: lower index first). Tatoeba
+is scored by accuracy (the top-1 candidate is the gold translation), LAReQA
+and Mewsli-X by mAP@20.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import StudyError, check_choice, check_positive
+
+#: Formats :func:`predict` handles (retrieval goes through :func:`evaluate_retrieval`).
+PREDICT_FORMATS = ("pair-classification", "single-classification", "multiple-choice", "tagging", "span-qa")
+CLASSIFICATION_FORMATS = ("pair-classification", "single-classification")
+
+#: The columns of ``results/zero_shot.csv`` and the key rows are upserted by.
+ZERO_SHOT_COLUMNS = ("profile", "arm", "intermediate", "target_task", "language", "metric", "value", "seed", "run_dir")
+ZERO_SHOT_KEY = ("profile", "arm", "target_task", "language", "metric", "seed")
+
+N_BEST = 20  # start and end candidates per window (SQuAD post-processing)
+MAX_ANSWER_LENGTH = 30  # sub-word tokens
+RETRIEVAL_K = 20  # mAP@20, and the depth of the ranking kept
+FILL_TAG = "O"  # tag of a word that received no sub-word (first tag when absent)
+
+
+# --------------------------------------------------------------------------- batching
+def _model_device(model):
+    import torch
+
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # pragma: no cover - a model without parameters
+        return torch.device("cpu")
+
+
+def _length_order(lengths: Sequence[int], groups: Sequence[int] | None = None) -> list[int]:
+    """Indices by group, then longest first; equal keys keep their input order."""
+    groups = groups if groups is not None else [0] * len(lengths)
+    return sorted(range(len(lengths)), key=lambda i: (groups[i], -int(lengths[i]), i))
+
+
+def _batches(order: list[int], groups: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Consecutive runs of ``order``, at most ``batch_size`` long, never mixing groups."""
+    out: list[list[int]] = []
+    for i in order:
+        if not out or len(out[-1]) == batch_size or groups[out[-1][0]] != groups[i]:
+            out.append([])
+        out[-1].append(i)
+    return out
+
+
+def _run_sorted(model, features: list[Mapping], collate, lengths: Sequence[int], batch_size: int, step, groups=None) -> list:
+    """Apply ``step(model, inputs) -> per-row outputs`` in length-sorted batches.
+
+    Returns the outputs in the order of ``features``. ``collate`` pads a list
+    of features into tensors; only model inputs reach the model. ``groups``
+    (the number of choices, for multiple choice) keeps unlike rows apart.
+    """
+    import torch
+
+    check_positive("batch_size", batch_size, integer=True)
+    groups = list(groups) if groups is not None else [0] * len(features)
+    order = _length_order(lengths, groups)
+    out: list = [None] * len(features)
+    device = _model_device(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for idx in _batches(order, groups, batch_size):
+                batch = collate([features[i] for i in idx])
+                inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+                rows = step(model, inputs)
+                for i, row in zip(idx, rows):
+                    out[i] = row
+    finally:
+        model.train(was_training)
+    return out
+
+
+def _lengths(features: list[Mapping]) -> list[int]:
+    """Padded width each feature needs (the longest choice for multiple choice)."""
+    out = []
+    for f in features:
+        ids = f["input_ids"]
+        if ids and isinstance(ids[0], (list, tuple)):
+            out.append(max(len(x) for x in ids))
+        else:
+            out.append(len(ids))
+    return out
+
+
+def _choice_counts(features: list[Mapping]) -> list[int]:
+    return [len(f["input_ids"]) if f["input_ids"] and isinstance(f["input_ids"][0], (list, tuple)) else 0 for f in features]
+
+
+def _logit_rows(model, inputs) -> list[np.ndarray]:
+    logits = model(**inputs).logits.float().cpu().numpy()
+    return list(logits)
+
+
+def _token_logit_rows(model, inputs) -> list[np.ndarray]:
+    logits = model(**inputs).logits.float().cpu().numpy()
+    lengths = inputs["attention_mask"].sum(dim=1).cpu().numpy()
+    return [row[: int(n)] for row, n in zip(logits, lengths)]
+
+
+def _span_logit_rows(model, inputs) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = model(**inputs)
+    starts = out.start_logits.float().cpu().numpy()
+    ends = out.end_logits.float().cpu().numpy()
+    lengths = inputs["attention_mask"].sum(dim=1).cpu().numpy()
+    return [(s[: int(n)], e[: int(n)]) for s, e, n in zip(starts, ends, lengths)]
+
+
+# --------------------------------------------------------------------------- predict
+def predict(
+    model,
+    tokenizer,
+    fmt: str,
+    examples: Sequence[Mapping],
+    *,
+    max_length: int,
+    batch_size: int = 64,
+    doc_stride: int = 128,
+    label_names: Sequence[str] | None = None,
+):
+    """Predictions of a fine-tuned ``model`` on canonical ``examples`` of format ``fmt``.
+
+    Returns ``list[int]`` (classification, multiple choice: the class or
+    choice index), ``list[list[str]]`` (tagging: one tag per word; needs
+    ``label_names``) or ``dict[id, answer text]`` (span QA). See the module
+    docstring for the batching and the post-processing rules.
+    """
+    from . import preprocess
+
+    check_choice("format", fmt, PREDICT_FORMATS)
+    check_positive("max_length", max_length, integer=True)
+    check_positive("batch_size", batch_size, integer=True)
+    if fmt == "tagging" and not label_names:
+        raise StudyError("tagging needs label_names (the task's tag set) to name the predicted tags")
+    examples = list(examples)
+    if fmt == "span-qa":
+        if not examples:
+            return {}
+        ds = preprocess.encode(fmt, examples, tokenizer, max_length, train=False, doc_stride=doc_stride)
+        features = ds.to_list()
+        rows = _run_sorted(model, features, preprocess.collator_for(fmt, tokenizer), _lengths(features), batch_size, _span_logit_rows)
+        return extract_answers(examples, features, [r[0] for r in rows], [r[1] for r in rows])
+    if not examples:
+        return []
+    if fmt == "tagging":
+        return _predict_tags(model, tokenizer, examples, max_length=max_length, batch_size=batch_size, label_names=list(label_names))
+    ds = preprocess.encode(fmt, examples, tokenizer, max_length, train=False, label_names=label_names)
+    features = ds.to_list()
+    collate = preprocess.collator_for(fmt, tokenizer)
+    logits = _run_sorted(model, features, collate, _lengths(features), batch_size, _logit_rows, groups=_choice_counts(features))
+    return [int(np.argmax(row)) for row in logits]
+
+
+# --------------------------------------------------------------------------- tagging
+def fill_tag(label_names: Sequence[str]) -> str:
+    """The tag of a word without a prediction: ``"O"``, else the first tag."""
+    return FILL_TAG if FILL_TAG in label_names else label_names[0]
+
+
+def split_for_tagging(examples: Sequence[Mapping], tokenizer, max_length: int) -> tuple[list[dict], list[int]]:
+    """Cut each tagging example into pieces whose sub-words fit ``max_length``.
+
+    Mirrors XTREME's ``udpos/panx_tokenize_preprocess``: words are counted in
+    sub-words (as ``is_split_into_words`` tokenises them), a new piece starts
+    when the next word would overflow the budget (``max_length`` minus the
+    tokenizer's special tokens), and a word with no sub-word or with more
+    sub-words than the budget is replaced by ``<unk>``. Returns the pieces
+    (canonical tagging dicts, ``tags`` sliced alongside when present) and, for
+    each piece, the index of the example it came from.
+    """
+    budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    if budget < 1:
+        raise StudyError(f"max_length {max_length} leaves no room for a word after the special tokens")
+    unk = tokenizer.unk_token
+    pieces: list[dict] = []
+    owners: list[int] = []
+    for n, ex in enumerate(examples):
+        words = [str(w) for w in ex["tokens"]]
+        tags = ex.get("tags")
+        counts = _subword_counts(words, tokenizer) if words else []
+        current_words: list[str] = []
+        current_tags: list = []
+        used = 0
+        start = 0
+
+        def flush(end: int) -> None:
+            piece = {"id": f"{ex.get('id', n)}#{len(pieces)}", "tokens": list(current_words)}
+            if tags is not None:
+                piece["tags"] = list(tags[start:end])
+            pieces.append(piece)
+            owners.append(n)
+
+        for j, (word, count) in enumerate(zip(words, counts)):
+            if count == 0 or count > budget:
+                word, count = unk, 1
+            if current_words and used + count > budget:
+                flush(j)
+                current_words, used, start = [], 0, j
+            current_words.append(word)
+            used += count
+        if current_words:
+            flush(len(words))
+    return pieces, owners
+
+
+def _subword_counts(words: list[str], tokenizer) -> list[int]:
+    enc = tokenizer([words], is_split_into_words=True, add_special_tokens=False)
+    counts = [0] * len(words)
+    for w in enc.word_ids(0):
+        if w is not None:
+            counts[w] += 1
+    return counts
+
+
+def align_word_tags(word_ids: Sequence[int], token_predictions: Sequence[int], n_words: int, label_names: Sequence[str]) -> list[str]:
+    """Tags per word from per-token predicted tag indices (first sub-word rule).
+
+    ``word_ids`` is -1 (or ``None``) on special tokens; a word with no
+    sub-word gets :func:`fill_tag`.
+    """
+    from .preprocess import word_predictions
+
+    ids = [-1 if w is None else int(w) for w in word_ids]
+    index = word_predictions(ids, token_predictions, n_words, fill=-1)
+    fill = fill_tag(label_names)
+    return [label_names[i] if i >= 0 else fill for i in index]
+
+
+def _predict_tags(model, tokenizer, examples, *, max_length, batch_size, label_names) -> list[list[str]]:
+    from . import preprocess
+
+    pieces, owners = split_for_tagging(examples, tokenizer, max_length)
+    # Pieces carry no tags into the model: predictions only need word_ids.
+    unlabelled = [{"id": p["id"], "tokens": p["tokens"]} for p in pieces]
+    ds = preprocess.encode("tagging", unlabelled, tokenizer, max_length, train=False, label_names=label_names)
+    features = ds.to_list()
+    rows = _run_sorted(model, features, preprocess.collator_for("tagging", tokenizer), _lengths(features), batch_size, _token_logit_rows)
+    out: list[list[str]] = [[] for _ in examples]
+    for piece, feature, logits, owner in zip(pieces, features, rows, owners):
+        token_pred = np.argmax(logits, axis=-1)
+        out[owner].extend(align_word_tags(feature["word_ids"], token_pred, len(piece["tokens"]), label_names))
+    return out
+
+
+# --------------------------------------------------------------------------- span QA
+def _max_context_owner(features: Sequence[Mapping], indices: Sequence[int]) -> dict[tuple, int]:
+    """For every context token of an example, the window where it has most context.
+
+    A token is identified by its character offsets. Its score in a window with
+    ``n`` context tokens, at context position ``j``, is ``min(j, n - 1 - j) +
+    0.01 n`` (BERT's ``_check_is_max_context``); the first window wins ties.
+    """
+    best: dict[tuple, tuple[float, int]] = {}
+    for i in indices:
+        offsets = features[i]["offset_mapping"]
+        context = [p for p, off in enumerate(offsets) if off is not None]
+        n = len(context)
+        for j, p in enumerate(context):
+            key = tuple(offsets[p])
+            score = min(j, n - 1 - j) + 0.01 * n
+            if key not in best or score > best[key][0]:
+                best[key] = (score, i)
+    return {key: i for key, (_, i) in best.items()}
+
+
+def extract_answers(
+    examples: Sequence[Mapping],
+    features: Sequence[Mapping],
+    start_logits: Sequence[Sequence[float]],
+    end_logits: Sequence[Sequence[float]],
+    *,
+    n_best: int = N_BEST,
+    max_answer_length: int = MAX_ANSWER_LENGTH,
+    max_context: bool = True,
+) -> dict[str, str]:
+    """Answer text per example id from the start/end logits of all its windows.
+
+    ``features`` are span-QA eval features (``example_id``, ``offset_mapping``
+    with ``None`` outside the context), aligned with the logit rows (a row
+    may be longer than its offsets: padding is ignored). The n-best search of
+    the module docstring; ``max_context=False`` drops the max-context rule
+    (as the HF ``run_qa`` post-processing does). Ties keep the earlier
+    window, start and end.
+    """
+    check_positive("n_best", n_best, integer=True)
+    check_positive("max_answer_length", max_answer_length, integer=True)
+    if not (len(features) == len(start_logits) == len(end_logits)):
+        raise StudyError(f"{len(features)} features but {len(start_logits)} start and {len(end_logits)} end logit rows")
+    by_example: dict[str, list[int]] = collections.defaultdict(list)
+    for i, f in enumerate(features):
+        by_example[str(f["example_id"])].append(i)
+    answers: dict[str, str] = {}
+    for ex in examples:
+        eid = str(ex["id"])
+        indices = by_example.get(eid, [])
+        owner = _max_context_owner(features, indices) if max_context else None
+        best: tuple[float, str] | None = None
+        for i in indices:
+            offsets = features[i]["offset_mapping"]
+            n = min(len(offsets), len(start_logits[i]), len(end_logits[i]))
+            s_log = np.asarray(start_logits[i][:n], dtype=np.float64)
+            e_log = np.asarray(end_logits[i][:n], dtype=np.float64)
+            s_top = np.argsort(-s_log, kind="stable")[:n_best]
+            e_top = np.argsort(-e_log, kind="stable")[:n_best]
+            for s in s_top:
+                if offsets[s] is None:
+                    continue
+                if owner is not None and owner.get(tuple(offsets[s])) != i:
+                    continue
+                for e in e_top:
+                    if offsets[e] is None or e < s or e - s + 1 > max_answer_length:
+                        continue
+                    score = float(s_log[s] + e_log[e])
+                    if best is None or score > best[0]:
+                        text = str(ex["context"])[offsets[s][0] : offsets[e][1]].strip()
+                        best = (score, text)
+        answers[eid] = best[1] if best else ""
+    return answers
+
+
+# --------------------------------------------------------------------------- retrieval
+def embed(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    layer: int,
+    max_length: int,
+    batch_size: int = 64,
+    prefix: str = "",
+) -> np.ndarray:
+    """L2-normalised mean-pooled ``hidden_states[layer]`` of ``texts`` (float32, ``[n, hidden]``).
+
+    ``hidden_states[0]`` is the embedding output, ``hidden_states[i]`` the
+    output of transformer layer ``i`` (1..``num_hidden_layers``). Pooling
+    averages over real tokens (attention mask), special tokens included, as
+    XTREME's mean-pooling does. ``prefix`` is prepended to every text (e5's
+    ``"query: "``). A model with a task head is pooled through its encoder.
+    """
+    check_positive("max_length", max_length, integer=True)
+    check_positive("batch_size", batch_size, integer=True)
+    base = getattr(model, "base_model", model)
+    n_layers = int(getattr(base.config, "num_hidden_layers", 0))
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer <= n_layers:
+        raise StudyError(f"layer must be an integer from 0 (embeddings) to {n_layers} (the last layer), got {layer!r}")
+    texts = [prefix + str(t) for t in texts]
+    hidden = int(base.config.hidden_size)
+    if not texts:
+        return np.zeros((0, hidden), dtype=np.float32)
+    enc = tokenizer(texts, truncation=True, max_length=max_length)
+    features = [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
+
+    def step(_model, inputs):
+        out = base(**inputs, output_hidden_states=True)
+        states = out.hidden_states[layer].float()
+        mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
+        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        return list(pooled.cpu().numpy())
+
+    rows = _run_sorted(base, features, _Padder(tokenizer), _lengths(features), batch_size, step)
+    return _normalise(np.stack(rows).astype(np.float32))
+
+
+class _Padder:
+    """Right-pads ``input_ids`` / ``attention_mask`` features into tensors."""
+
+    def __init__(self, tokenizer):
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def __call__(self, features):
+        import torch
+
+        width = max(len(f["input_ids"]) for f in features)
+        ids = [list(f["input_ids"]) + [self.pad_id] * (width - len(f["input_ids"])) for f in features]
+        mask = [list(f["attention_mask"]) + [0] * (width - len(f["attention_mask"])) for f in features]
+        return {"input_ids": torch.tensor(ids, dtype=torch.long), "attention_mask": torch.tensor(mask, dtype=torch.long)}
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def retrieve(query_emb: np.ndarray, cand_emb: np.ndarray, k: int = RETRIEVAL_K) -> np.ndarray:
+    """Candidate indices ranked by cosine similarity, ``[n_queries, min(k, n_candidates)]``.
+
+    Rows are (re-)normalised, so any vectors work; equal scores keep the
+    lower candidate index first.
+    """
+    check_positive("k", k, integer=True)
+    q = _normalise(np.asarray(query_emb, dtype=np.float64))
+    c = _normalise(np.asarray(cand_emb, dtype=np.float64))
+    if q.ndim != 2 or c.ndim != 2 or q.shape[1] != c.shape[1]:
+        raise StudyError(f"query and candidate embeddings must be 2-D with equal widths, got {q.shape} and {c.shape}")
+    scores = q @ c.T
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def evaluate_retrieval(
+    model,
+    tokenizer,
+    rset,
+    *,
+    layer: int,
+    max_length: int,
+    task: str,
+    lang: str | None = None,
+    batch_size: int = 64,
+) -> dict[str, float]:
+    """Score retrieval of ``rset`` (a :class:`helpers.sources.RetrievalSet`) by the encoder.
+
+    Queries and candidates are embedded with their prefixes at ``layer``,
+    candidates ranked by cosine (top :data:`RETRIEVAL_K`), and the ranking is
+    scored by :func:`helpers.metrics.score` (Tatoeba accuracy, mAP@20 for
+    LAReQA and Mewsli-X).
+    """
+    from . import metrics
+
+    if len(rset.gold) != len(rset.queries):
+        raise StudyError(f"retrieval set has {len(rset.queries)} queries but {len(rset.gold)} gold sets")
+    q = embed(model, tokenizer, rset.queries, layer=layer, max_length=max_length, batch_size=batch_size, prefix=rset.query_prefix)
+    c = embed(model, tokenizer, rset.candidates, layer=layer, max_length=max_length, batch_size=batch_size, prefix=rset.candidate_prefix)
+    ranked = [list(map(int, row)) for row in retrieve(q, c, k=RETRIEVAL_K)]
+    gold = [sorted(int(g) for g in gs) for gs in rset.gold]
+    return dict(metrics.score(task, ranked, gold, lang))
+
+
+# --------------------------------------------------------------------------- zero-shot
+def check_languages(task: str, languages: Iterable[str]) -> list[str]:
+    """The languages, checked against the registry's list for ``task`` (StudyError otherwise)."""
+    from .tasks import get_task
+
+    spec = get_task(task)
+    languages = [languages] if isinstance(languages, str) else list(languages)
+    valid = ", ".join(spec.languages)
+    if not languages:
+        raise StudyError(f"no language given for {task}; valid languages: {valid}")
+    for lang in languages:
+        if lang not in spec.languages:
+            raise StudyError(f"unknown language {lang!r} for {task}; valid languages: {valid}")
+    return languages
+
+
+def evaluate_zero_shot(
+    model_dir_or_model,
+    task: str,
+    languages: Sequence[str],
+    source,
+    *,
+    arm: str,
+    intermediate: str | None,
+    profile: str,
+    seed: int,
+    run_dir: str,
+    max_length: int,
+    limit: int | None = None,
+    layer: int | None = None,
+    tokenizer=None,
+    batch_size: int = 64,
+    doc_stride: int = 128,
+) -> list[dict]:
+    """Zero-shot scores of one arm on ``task`` in each of ``languages``.
+
+    ``model_dir_or_model`` is, for trainable tasks, the fine-tuned model or
+    the run directory holding it (XQuAD and MLQA both take the model trained
+    on SQuAD); for retrieval tasks the arm's encoder: a model, a checkpoint
+    directory (the intermediate run of a STILTs arm) or a preset name of
+    :mod:`helpers.models` (the pretrained encoder of ``direct``). ``layer``
+    defaults to the profile's preset's ``retrieval_layer``. ``tokenizer``
+    defaults to the one saved beside the model (else the profile's preset's).
+    Returns one row per (language, metric) with :data:`ZERO_SHOT_COLUMNS`.
+    """
+    from . import metrics, sources
+    from .tasks import get_task
+
+    spec = get_task(task)
+    languages = check_languages(task, languages)
+    check_positive("max_length", max_length, integer=True)
+    if limit is not None:
+        check_positive("limit", limit, integer=True)
+    model, tokenizer = _load_for_task(model_dir_or_model, spec, tokenizer=tokenizer, profile=profile)
+    retrieval_layer = None
+    if spec.format == "retrieval":
+        retrieval_layer = layer if layer is not None else _default_layer(profile)
+    rows: list[dict] = []
+    for lang in languages:
+        if spec.format == "retrieval":
+            rset = sources.load_retrieval(task, lang, source, split="test", limit=limit)
+            scores = evaluate_retrieval(model, tokenizer, rset, layer=retrieval_layer, max_length=max_length, task=task, lang=lang, batch_size=batch_size)
+        else:
+            examples = sources.load_examples(task, "test", lang, source, limit=limit)
+            references = _references(task, lang, spec.format, examples)
+            labels = list(spec.labels) if spec.labels else None
+            preds = predict(model, tokenizer, spec.format, examples, max_length=max_length, batch_size=batch_size, doc_stride=doc_stride, label_names=labels)
+            if spec.format == "span-qa":
+                preds = [preds[str(ex["id"])] for ex in examples]
+            scores = metrics.score(task, preds, references, lang)
+        for metric, value in scores.items():
+            rows.append(
+                {
+                    "profile": profile,
+                    "arm": arm,
+                    "intermediate": intermediate or "",
+                    "target_task": task,
+                    "language": lang,
+                    "metric": metric,
+                    "value": float(value),
+                    "seed": int(seed),
+                    "run_dir": str(run_dir),
+                }
+            )
+    return rows
+
+
+def _references(task: str, lang: str, fmt: str, examples: Sequence[Mapping]) -> list:
+    """What :func:`helpers.metrics.score` compares the predictions with (checked before compute)."""
+    if not examples:
+        raise StudyError(f"no test examples for {task} in {lang}: nothing to score")
+    if fmt == "tagging":
+        refs = [ex.get("tags") for ex in examples]
+    elif fmt == "span-qa":
+        refs = [list((ex.get("answers") or {}).get("text") or []) for ex in examples]
+    else:
+        refs = [ex.get("label") for ex in examples]
+    if any(r is None or (fmt == "span-qa" and not r) for r in refs):
+        raise StudyError(f"the {task} test data in {lang} has no gold labels (XTREME strips some test labels): cannot score it")
+    return refs
+
+
+def _default_layer(profile: str) -> int:
+    from .config import get_profile
+    from .models import get_preset
+
+    return int(get_preset(get_profile(profile).model).retrieval_layer)
+
+
+def _saved_model_dir(path: Path) -> Path:
+    """The directory holding ``config.json``: ``path`` itself or its ``model/``."""
+    for candidate in (path, path / "model"):
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise StudyError(f"no saved model in {path} (no config.json there or in model/): train this arm first")
+
+
+_AUTO_CLASS = {
+    "pair-classification": "AutoModelForSequenceClassification",
+    "single-classification": "AutoModelForSequenceClassification",
+    "multiple-choice": "AutoModelForMultipleChoice",
+    "tagging": "AutoModelForTokenClassification",
+    "span-qa": "AutoModelForQuestionAnswering",
+    "retrieval": "AutoModel",
+}
+
+
+def _load_for_task(model_dir_or_model, spec, *, tokenizer, profile: str):
+    """(model, tokenizer) for ``spec`` from a model object, a saved directory or a preset."""
+    import transformers
+
+    if not isinstance(model_dir_or_model, (str, Path)):
+        model = model_dir_or_model
+        if tokenizer is None:
+            tokenizer = _profile_tokenizer(profile)
+        return model, tokenizer
+    path = Path(model_dir_or_model)
+    if not path.exists():
+        if spec.format == "retrieval":
+            from .models import load_model, load_tokenizer
+
+            model = load_model(str(model_dir_or_model), head=None)
+            return model, tokenizer if tokenizer is not None else load_tokenizer(str(model_dir_or_model))
+        raise StudyError(f"no run directory {path} for {spec.name}: train this arm first")
+    directory = _saved_model_dir(path)
+    model = getattr(transformers, _AUTO_CLASS[spec.format]).from_pretrained(directory)
+    if tokenizer is None:
+        if (directory / "tokenizer.json").is_file() or (directory / "tokenizer_config.json").is_file():
+            tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
+        else:
+            tokenizer = _profile_tokenizer(profile)
+    return model, tokenizer
+
+
+def _profile_tokenizer(profile: str):
+    from .config import get_profile
+    from .models import load_tokenizer
+
+    return load_tokenizer(get_profile(profile).model)
+
+
+def record_zero_shot(rows: Iterable[Mapping]) -> Path:
+    """Upsert zero-shot ``rows`` into ``results/zero_shot.csv`` (key: :data:`ZERO_SHOT_KEY`)."""
+    from .runs import results_root, upsert_rows
+
+    rows = list(rows)
+    for row in rows:
+        missing = [c for c in ZERO_SHOT_COLUMNS if c not in row]
+        if missing:
+            raise StudyError(f"zero-shot row lacks columns {', '.join(missing)}; columns: {', '.join(ZERO_SHOT_COLUMNS)}")
+    return upsert_rows(results_root() / "zero_shot.csv", rows, key=ZERO_SHOT_KEY, columns=ZERO_SHOT_COLUMNS)
