@@ -1,0 +1,430 @@
+"""``make bench``: the study's timer against three peers, on the same model, data, batch and threads.
+
+Peers, all on the same model (e5-small from :mod:`helpers.models`; an
+XLM-R-shaped model of the same size when that module is missing, said in the
+output), the same fixed sample of real mixed-length multilingual sentences
+(Tatoeba, from ``../shared/realdata``), batch 32, length 128, and the same
+thread count:
+
+(a) ``raw``: a bare ``model(**batch)`` loop under ``torch.inference_mode`` over
+    the same bucketed batches, timed with ``time.perf_counter``;
+(b) ``pipeline``: a naive transformers ``pipeline("feature-extraction")`` loop
+    over the same sentences, one call per sentence;
+(c) ``optimum-benchmark`` 0.6.0 in its own virtual environment
+    (``.venv-optimum``: it does not import with transformers 5), scenario
+    inference, backend pytorch, device cpu, batch 32 x length 128, from the
+    model saved with ``save_pretrained`` into the cache.
+
+``ours`` is :func:`helpers.timing.time_arms` on one arm: the study's
+measurement. Figures (the last line, exactly):
+
+* ``overhead_vs_raw`` = our seconds / raw seconds - 1 (medians of interleaved
+  repetitions on the same batches);
+* ``speedup_vs_pipeline`` = our real tokens/s / the pipeline's real tokens/s;
+* ``ratio_vs_optimum_benchmark`` = our tokens/s / optimum-benchmark's tokens/s
+  on the same workload: optimum times random ids of exactly 32 x 128 with an
+  all-ones mask and reports samples/s; every position is a real token there,
+  so its tokens/s = samples/s x 128, and our timer is run on a synthetic batch
+  of that exact shape to compare like for like.
+
+Measurements go to ``results/bench.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .errors import StudyError, check_positive, run_cli
+
+OPTIMUM_PINS = (
+    "optimum-benchmark==0.6.0",
+    "transformers==4.57.6",
+    "datasets==4.8.5",          # optimum-benchmark 0.6.0 requires datasets>=4
+    "huggingface-hub==0.36.2",  # transformers 4.57 needs huggingface-hub<1
+    "tokenizers==0.22.2",
+    "accelerate==1.15.0",
+    "torch==2.13.0",            # the local CPU wheel (pip's find-links)
+)
+LOCAL_WHEELS = Path("/opt/wheels")
+E5_SMALL_SHAPE = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=12, intermediate_size=1536,
+                      vocab_size=250002, max_position_embeddings=514)
+TINY_SHAPE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                  max_position_embeddings=140)
+FINAL_LINE_KEYS = ("overhead_vs_raw", "speedup_vs_pipeline", "ratio_vs_optimum_benchmark")
+BENCH_COLUMNS = ("mode", "peer", "model", "model_note", "device", "threads", "batch", "length", "sentences",
+                 "tokens", "token_counting", "repeats", "seconds_median", "tokens_per_s", "sequences_per_s")
+
+# Used only when ../shared/realdata is absent (then said in the output): short sentences in several languages.
+FALLBACK_SENTENCES = (
+    "The train leaves at seven in the morning.",
+    "Der Zug fährt um sieben Uhr morgens ab.",
+    "Le train part à sept heures du matin.",
+    "El tren sale a las siete de la mañana.",
+    "Поезд отправляется в семь часов утра.",
+    "Tren sabah yedide kalkıyor.",
+    "Chuyến tàu khởi hành lúc bảy giờ sáng.",
+    "She reads a book every evening before she goes to sleep.",
+    "Sie liest jeden Abend ein Buch, bevor sie schlafen geht.",
+    "Elle lit un livre chaque soir avant de dormir.",
+    "Ella lee un libro cada noche antes de dormir.",
+    "Она читает книгу каждый вечер перед сном.",
+)
+
+
+# --------------------------------------------------------------------------- data
+def realdata_root() -> Path | None:
+    """``helpers.sources.realdata_root()`` when that module exists, else ../shared/realdata."""
+    try:
+        from .sources import realdata_root as _root  # type: ignore[attr-defined]
+
+        root = Path(_root())
+    except Exception:
+        from .runs import PROJECT_ROOT
+
+        env = os.environ.get("STUDY_REALDATA")
+        root = Path(env) if env else PROJECT_ROOT.parent / "shared" / "realdata"
+    return root if root.is_dir() else None
+
+
+def sample_sentences(n: int = 256, seed: int = 0, root: Path | None = None) -> tuple[list[str], str]:
+    """A fixed, seeded sample of ``n`` Tatoeba sentences across every language file present.
+
+    Returns ``(sentences, source description)``; falls back to a short
+    built-in multilingual list when the real data is absent (and says so).
+    """
+    check_positive("sentences", n, integer=True)
+    root = root or realdata_root()
+    tdir = root / "tatoeba" if root else None
+    files = sorted(tdir.glob("tatoeba.*-eng.*")) if tdir and tdir.is_dir() else []
+    if not files:
+        reps = math.ceil(n / len(FALLBACK_SENTENCES))
+        return (list(FALLBACK_SENTENCES) * reps)[:n], "built-in fallback sentences (../shared/realdata absent)"
+    pool: list[str] = []
+    for f in files:
+        pool.extend(line.strip() for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
+    rng = random.Random(seed)
+    picked = rng.sample(pool, min(n, len(pool)))
+    return picked, f"Tatoeba ({len(files)} files of {tdir}), seeded sample of {len(picked)}"
+
+
+# --------------------------------------------------------------------------- models
+def train_tokenizer(texts: Sequence[str], vocab_size: int = 400):
+    """A small XLM-R-style (unigram, <s> </s> <pad>) fast tokenizer trained on ``texts``.
+
+    For tests and the fallback only: the study's tokenizer is the real XLM-R one.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   unk_token="<unk>", mask_token="<mask>", cls_token="<s>", sep_token="</s>")
+
+
+def xlmr_shaped_model(vocab_size: int | None = None, seed: int = 0, **shape):
+    """A randomly initialised ``XLMRobertaModel`` (no pooler) of the given shape (default: e5-small's)."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    cfg = dict(E5_SMALL_SHAPE)
+    cfg.update(shape)
+    if vocab_size is not None:
+        cfg["vocab_size"] = vocab_size
+    torch.manual_seed(seed)
+    config = XLMRobertaConfig(**cfg, attn_implementation="sdpa")
+    return XLMRobertaModel(config, add_pooling_layer=False).eval()
+
+
+def load_bench_model(quick: bool, texts: Sequence[str]):
+    """``(model, tokenizer, name, note)``: e5-small from helpers.models, or a same-size fallback."""
+    if quick:
+        tok = train_tokenizer(texts)
+        return xlmr_shaped_model(vocab_size=len(tok), **TINY_SHAPE), tok, "tiny", "tiny XLM-R-shaped, random weights (quick mode)"
+    try:
+        from . import models as presets
+
+        model = presets.load_model("e5-small", head="encoder")
+        tok = presets.load_tokenizer("e5-small")
+        return model, tok, "e5-small", "helpers.models e5-small (multilingual-e5-small, real XLM-R tokenizer)"
+    except Exception as exc:  # models not landed yet, or its cache cannot be built here
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:160]
+        try:
+            from . import models as presets
+
+            tok = presets.load_tokenizer("e5-small")
+            tok_note = "real XLM-R tokenizer"
+        except Exception:
+            tok = train_tokenizer(texts, vocab_size=4000)
+            tok_note = "a unigram tokenizer trained on the sample (the XLM-R one is unavailable)"
+        model = xlmr_shaped_model()
+        return model, tok, "xlmr-shaped-e5-small", (
+            f"FALLBACK: helpers.models e5-small unavailable ({reason}); an XLM-R-shaped model of e5-small's size "
+            f"(12 layers, hidden 384, vocab 250,002), random weights, with {tok_note}")
+
+
+# --------------------------------------------------------------------------- peers
+def _raw_pass(model, batches) -> float:
+    import torch
+
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for batch in batches:
+            model(**batch)
+    return time.perf_counter() - t0
+
+
+def run_raw_and_ours(model, batches, repeats: int, warmup: int) -> tuple[list[float], list[float], list[dict]]:
+    """Interleave the raw loop and our timer (one arm), ``repeats`` times each, alternating who goes first."""
+    from .timing import time_arms
+
+    model.eval()
+    for _ in range(warmup):
+        _raw_pass(model, batches)
+    raw, ours, rows = [], [], []
+    for rep in range(repeats):
+        steps = ("raw", "ours") if rep % 2 == 0 else ("ours", "raw")
+        for step in steps:
+            if step == "raw":
+                raw.append(_raw_pass(model, batches))
+            else:
+                got = time_arms({"ours": model}, batches, warmup=0, repeats=1, device="cpu")
+                got[0]["repetition"] = rep
+                rows.extend(got)
+                ours.append(got[0]["seconds"])
+    return raw, ours, rows
+
+
+def run_pipeline(model, tokenizer, sentences: Sequence[str], max_length: int, repeats: int) -> list[float]:
+    """Seconds per pass of a naive feature-extraction pipeline loop, one call per sentence."""
+    from transformers import pipeline
+
+    pipe = pipeline("feature-extraction", model=model, tokenizer=tokenizer, device="cpu",
+                    tokenize_kwargs={"truncation": True, "max_length": max_length})
+    for s in sentences[:4]:
+        pipe(s)
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for s in sentences:
+            pipe(s)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def optimum_venv() -> Path:
+    from .runs import PROJECT_ROOT
+
+    return Path(os.environ.get("STUDY_OPTIMUM_VENV", PROJECT_ROOT / ".venv-optimum"))
+
+
+def optimum_python() -> Path:
+    return optimum_venv() / "bin" / "python"
+
+
+def optimum_ready() -> bool:
+    """True when ``.venv-optimum`` exists with exactly the pinned packages installed."""
+    stamp = optimum_venv() / ".bench-pins"
+    return optimum_python().exists() and stamp.exists() and stamp.read_text().split() == list(OPTIMUM_PINS)
+
+
+def ensure_optimum_venv(log=print) -> Path:
+    """Create ``.venv-optimum`` with the pinned optimum-benchmark stack unless it is already there.
+
+    Commands: ``python -m venv .venv-optimum`` then ``.venv-optimum/bin/pip
+    install <OPTIMUM_PINS>`` (with ``--find-links /opt/wheels`` where that
+    local wheel directory exists, so torch is the local CPU wheel); checks
+    that the installed torch is 2.13.0.
+    """
+    venv = optimum_venv()
+    if optimum_ready():
+        return optimum_python()
+    log(f"== creating {venv} with {' '.join(OPTIMUM_PINS)}")
+    if not optimum_python().exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    cmd = [str(venv / "bin" / "pip"), "install", "--quiet", *OPTIMUM_PINS]
+    if LOCAL_WHEELS.is_dir():
+        cmd[3:3] = ["--find-links", str(LOCAL_WHEELS)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = " | ".join(line for line in proc.stderr.splitlines() if "ERROR" in line)[-300:]
+        raise StudyError(f"could not install optimum-benchmark into {venv}: {tail or 'pip failed'}")
+    version = subprocess.run([str(optimum_python()), "-c", "import torch; print(torch.__version__)"],
+                             capture_output=True, text=True).stdout.strip()
+    if not version.startswith("2.13.0"):
+        raise StudyError(f"{venv} got torch {version!r}, expected 2.13.0 (the local CPU wheel)")
+    (venv / ".bench-pins").write_text("\n".join(OPTIMUM_PINS) + "\n")
+    return optimum_python()
+
+
+def run_optimum(model, tokenizer, name: str, batch: int, length: int, threads: int, quick: bool) -> dict:
+    """optimum-benchmark's figures for ``model`` saved into the cache (runs in ``.venv-optimum``)."""
+    from .runs import PROJECT_ROOT, cache_root
+
+    python = ensure_optimum_venv()
+    model_dir = cache_root() / "bench" / f"{name}-model"
+    if not (model_dir / "config.json").exists():
+        model.save_pretrained(model_dir)
+        tokenizer.save_pretrained(model_dir)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), HF_HUB_OFFLINE="1",
+               TOKENIZERS_PARALLELISM="false", PYTHONPATH="")
+    cmd = [str(python), str(PROJECT_ROOT / "scripts" / "optimum_peer.py"), "--model", str(model_dir),
+           "--batch", str(batch), "--length", str(length), "--threads", str(threads)]
+    if quick:
+        cmd += ["--warmup", "1", "--iterations", "2", "--duration", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith("OPTIMUM_RESULT "):
+            return json.loads(line[len("OPTIMUM_RESULT "):])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+    raise StudyError(f"optimum-benchmark run failed (exit {proc.returncode}): {tail}")
+
+
+# --------------------------------------------------------------------------- the bench
+def _median(xs: Sequence[float]) -> float:
+    return float(statistics.median(xs)) if xs else math.nan
+
+
+def final_line(overhead: float, speedup: float, ratio: float) -> str:
+    """The bench's last line: ``overhead_vs_raw=<x> speedup_vs_pipeline=<x> ratio_vs_optimum_benchmark=<x>``."""
+    vals = (overhead, speedup, ratio)
+    return " ".join(f"{k}={v:.4f}" if math.isfinite(v) else f"{k}=nan" for k, v in zip(FINAL_LINE_KEYS, vals))
+
+
+def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int = 32, length: int = 128,
+              threads: int | None = None, repeats: int | None = None, optimum: str = "auto",
+              record: bool = True, log=print) -> dict:
+    """Run the four measurements and return the figures (and write ``results/bench.csv``)."""
+    import torch
+
+    from .errors import check_choice
+    from .runs import device_name, results_root, upsert_rows
+    from .timing import make_batches, real_tokens, synthetic_batches, time_arms
+
+    check_choice("optimum mode", optimum, ("auto", "require", "skip"))
+    check_positive("batch", batch, integer=True)
+    check_positive("length", length, integer=True)
+    threads = threads or torch.get_num_threads()
+    check_positive("threads", threads, integer=True)
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    n_sent = sentences or (24 if quick else 256)
+    reps = repeats or (2 if quick else 7)
+    pipe_reps = 1 if quick else 3
+    mode = "quick" if quick else "full"
+
+    texts, source = sample_sentences(n_sent)
+    model, tokenizer, name, note = load_bench_model(quick, texts)
+    model.eval()
+    log(f"== model: {name} — {note}")
+    log(f"== data: {source}; batch {batch}, length {length}, threads {threads}, device cpu ({device_name()})")
+
+    batches = make_batches(tokenizer, texts, batch, length)
+    tokens = real_tokens(batches)
+    raw, ours, our_rows = run_raw_and_ours(model, batches, reps, warmup=1)
+    pipe_secs = run_pipeline(model, tokenizer, texts, length, pipe_reps)
+    pipe_tokens = sum(len(ids) for ids in tokenizer(list(texts), truncation=True, max_length=length)["input_ids"])
+    if pipe_tokens != tokens:
+        raise StudyError(f"token counts disagree: pipeline sentences {pipe_tokens} vs batches {tokens}")
+
+    synth = synthetic_batches(batch, length, vocab_size=len(tokenizer), n_batches=1)
+    synth_rows = time_arms({"ours-synthetic": model}, synth, warmup=1, repeats=reps, device="cpu")
+    synth_secs = [r["seconds"] for r in synth_rows]
+    synth_tokens = batch * length
+
+    opt, opt_error = None, ""
+    if optimum == "skip" or (optimum == "auto" and quick and not optimum_ready()):
+        opt_error = "skipped" + (" (quick mode and .venv-optimum absent)" if optimum == "auto" else "")
+    else:
+        try:
+            opt = run_optimum(model, tokenizer, name, batch, length, threads, quick)
+        except (StudyError, subprocess.SubprocessError, OSError) as exc:
+            if optimum == "require":
+                raise
+            opt_error = f"failed: {exc}"
+
+    raw_s, ours_s, pipe_s, synth_s = _median(raw), _median(ours), _median(pipe_secs), _median(synth_secs)
+    ours_tps = tokens / ours_s
+    pipe_tps = pipe_tokens / pipe_s
+    synth_tps = synth_tokens / synth_s
+    opt_tps = opt["throughput_samples_per_s"] * length if opt else math.nan
+    figures = {
+        "overhead_vs_raw": ours_s / raw_s - 1,
+        "speedup_vs_pipeline": ours_tps / pipe_tps,
+        "ratio_vs_optimum_benchmark": synth_tps / opt_tps if opt else math.nan,
+    }
+    common = {"mode": mode, "model": name, "model_note": note, "device": "cpu", "threads": threads,
+              "batch": batch, "length": length}
+    table = [
+        {**common, "peer": "ours (timing.time_arms)", "sentences": len(texts), "tokens": tokens, "repeats": len(ours),
+         "token_counting": "real tokens: sum of attention masks over length-bucketed batches",
+         "seconds_median": ours_s, "tokens_per_s": ours_tps, "sequences_per_s": len(texts) / ours_s},
+        {**common, "peer": "raw model(**batch) loop", "sentences": len(texts), "tokens": tokens, "repeats": len(raw),
+         "token_counting": "same batches as ours (real tokens)",
+         "seconds_median": raw_s, "tokens_per_s": tokens / raw_s, "sequences_per_s": len(texts) / raw_s},
+        {**common, "peer": "transformers pipeline loop", "sentences": len(texts), "tokens": pipe_tokens,
+         "repeats": len(pipe_secs), "token_counting": "same sentences, one call each, unpadded: real tokens",
+         "seconds_median": pipe_s, "tokens_per_s": pipe_tps, "sequences_per_s": len(texts) / pipe_s},
+        {**common, "peer": "ours on optimum's workload", "sentences": batch, "tokens": synth_tokens,
+         "repeats": len(synth_secs), "token_counting": f"{batch} x {length} random ids, all-ones mask: every position",
+         "seconds_median": synth_s, "tokens_per_s": synth_tps, "sequences_per_s": batch / synth_s},
+        {**common, "peer": "optimum-benchmark 0.6.0", "sentences": batch, "tokens": synth_tokens,
+         "repeats": opt["iterations"] if opt else 0,
+         "token_counting": f"samples/s x {length} (its random {batch} x {length} ids, all-ones mask)"
+         + ("" if opt else f" — {opt_error}"),
+         "seconds_median": opt["latency_p50_s"] if opt else math.nan, "tokens_per_s": opt_tps,
+         "sequences_per_s": opt["throughput_samples_per_s"] if opt else math.nan},
+    ]
+    log("")
+    log(f"{'peer':30} {'tokens':>7} {'median s':>9} {'tokens/s':>10}  token counting")
+    for row in table:
+        log(f"{row['peer']:30} {row['tokens']:>7} {row['seconds_median']:>9.4f} {row['tokens_per_s']:>10.1f}  "
+            f"{row['token_counting']}")
+    if opt:
+        log(f"optimum-benchmark: {opt['iterations']} iterations, mean latency {opt['latency_mean_s']:.4f} s, "
+            f"versions {opt['versions']}")
+    if record:
+        upsert_rows(results_root() / "bench.csv", table, key=("mode", "peer"), columns=BENCH_COLUMNS)
+    figures["table"] = table
+    figures["optimum_error"] = opt_error
+    figures["our_rows"] = our_rows + synth_rows
+    log(final_line(figures["overhead_vs_raw"], figures["speedup_vs_pipeline"], figures["ratio_vs_optimum_benchmark"]))
+    return figures
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m helpers.bench", description="The study's timer against three peers.")
+    p.add_argument("--quick", action="store_true", help="tiny model and few sentences (seconds); for tests")
+    p.add_argument("--sentences", type=int, default=None, help="sentences in the sample (default 256; quick 24)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--length", type=int, default=128)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's current count)")
+    p.add_argument("--repeats", type=int, default=None, help="interleaved repetitions (default 7; quick 2)")
+    p.add_argument("--optimum", default="auto", choices=("auto", "require", "skip"),
+                   help="auto: create .venv-optimum if missing (quick mode: only use it if present)")
+    p.add_argument("--no-record", action="store_true", help="do not write results/bench.csv")
+    args = p.parse_args(argv)
+    figures = run_bench(quick=args.quick, sentences=args.sentences, batch=args.batch, length=args.length,
+                        threads=args.threads, repeats=args.repeats, optimum=args.optimum, record=not args.no_record)
+    return 1 if figures["optimum_error"].startswith("failed") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,230 @@
+"""helpers.timing on tiny XLM-R-shaped models and a tokenizer trained in the test (no timed assertions)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+from helpers.bench import FALLBACK_SENTENCES, train_tokenizer, xlmr_shaped_model
+from helpers.errors import StudyError
+from helpers import timing
+from helpers.runs import read_table
+
+TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+            max_position_embeddings=140)
+TEXTS = list(FALLBACK_SENTENCES) + ["Ja.", "Oui, bien sûr, demain matin si tu veux bien venir avec nous à la gare."]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the test machine is shared: one thread is fastest and deterministic
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return train_tokenizer(TEXTS, vocab_size=120)
+
+
+@pytest.fixture(scope="module")
+def tiny(tok):
+    return xlmr_shaped_model(vocab_size=len(tok), seed=0, **TINY)
+
+
+def unpadded(batches):
+    return [tuple(ids[mask.bool()].tolist()) for b in batches for ids, mask in zip(b["input_ids"], b["attention_mask"])]
+
+
+# --------------------------------------------------------------------------- batches
+def test_bucketed_batches_hold_exactly_the_input_sentences(tok):
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)
+    expected = Counter(tuple(ids) for ids in tok(TEXTS, truncation=True, max_length=16)["input_ids"])
+    assert Counter(unpadded(batches)) == expected
+    assert [b["input_ids"].shape[0] for b in batches] == [4, 4, 4, 2]
+    lengths = [int(m.sum()) for b in batches for m in b["attention_mask"]]
+    assert lengths == sorted(lengths)  # bucketed: sorted by length
+    for b in batches:  # each padded only to its own longest
+        assert b["input_ids"].shape[1] == int(b["attention_mask"].sum(1).max())
+
+
+def test_naive_batches_pad_to_max_length_in_input_order(tok):
+    batches = timing.make_batches(tok, TEXTS, batch_size=5, max_length=16, bucketed=False)
+    assert all(b["input_ids"].shape[1] == 16 for b in batches)
+    assert unpadded(batches) == [tuple(ids) for ids in tok(TEXTS, truncation=True, max_length=16)["input_ids"]]
+
+
+def test_synthetic_batches_are_full():
+    (b,) = timing.synthetic_batches(3, 7, vocab_size=50)
+    assert b["input_ids"].shape == (3, 7) and timing.real_tokens([b]) == 21
+
+
+# --------------------------------------------------------------------------- the timer
+def test_schedule_alternates_and_random_is_a_seeded_permutation():
+    assert timing.schedule(2, 4) == [[0, 1], [1, 0], [0, 1], [1, 0]]
+    assert timing.schedule(3, 2, "fixed") == [[0, 1, 2], [0, 1, 2]]
+    rnd = timing.schedule(3, 5, "random", seed=1)
+    assert all(sorted(s) == [0, 1, 2] for s in rnd) and rnd == timing.schedule(3, 5, "random", seed=1)
+
+
+def test_time_arms_interleaves_and_counts_real_tokens(tok, tiny):
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)
+    other = xlmr_shaped_model(vocab_size=len(tok), seed=1, **TINY)
+    rows = timing.time_arms({"direct": tiny, "mnli": other}, batches, warmup=0, repeats=4, device="cpu")
+    assert [r["arm"] for r in rows] == ["direct", "mnli", "mnli", "direct", "direct", "mnli", "mnli", "direct"]
+    assert [r["repetition"] for r in rows] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [r["position"] for r in rows] == [0, 1] * 4
+    real = sum(len(ids) for ids in tok(TEXTS, truncation=True, max_length=16)["input_ids"])
+    padded = sum(b["input_ids"].numel() for b in batches)
+    assert real < padded
+    for r in rows:
+        assert r["tokens"] == real and r["padded_tokens"] == padded
+        assert r["sequences"] == len(TEXTS) and r["batches"] == 4 and r["dtype"] == "fp32"
+        assert r["tokens_per_s"] == pytest.approx(real / r["seconds"])
+        assert r["sequences_per_s"] == pytest.approx(len(TEXTS) / r["seconds"])
+
+
+def test_time_arms_rejects_bad_input(tok, tiny):
+    batches = timing.make_batches(tok, TEXTS[:2], batch_size=2, max_length=8)
+    with pytest.raises(StudyError, match="valid dtypes"):
+        timing.time_arms({"a": tiny}, batches, dtype="int4")
+    with pytest.raises(StudyError, match="valid devices"):
+        timing.time_arms({"a": tiny}, batches, device="tpu")
+    with pytest.raises(StudyError):
+        timing.time_arms({}, batches)
+    with pytest.raises(StudyError, match="repeats"):
+        timing.time_arms({"a": tiny}, batches, repeats=0)
+    with pytest.raises(StudyError):
+        timing.make_batches(tok, [], 2, 8)
+    if not torch.cuda.is_available():
+        with pytest.raises(StudyError, match="no CUDA GPU"):
+            timing.resolve_device("cuda")
+
+
+# --------------------------------------------------------------------------- precision
+def test_quantize_int8_keeps_outputs_close_and_leaves_the_original(tok):
+    model = xlmr_shaped_model(vocab_size=len(tok), seed=0, **dict(TINY, hidden_size=64, intermediate_size=128))
+    (batch,) = timing.make_batches(tok, TEXTS, batch_size=len(TEXTS), max_length=16)
+    with torch.inference_mode():
+        ref = model(**batch).last_hidden_state
+        q = timing.quantize_int8(model)
+        out = q(**batch).last_hidden_state
+    mask = batch["attention_mask"].bool()
+    cos = torch.nn.functional.cosine_similarity(ref[mask], out[mask], dim=-1)
+    assert float(cos.min()) > 0.99
+    assert timing.dtype_label(q) == "int8" and timing.dtype_label(model) == "fp32"
+    assert type(model.encoder.layer[0].intermediate.dense) is torch.nn.Linear
+
+
+def test_cast_bf16(tok):
+    model = xlmr_shaped_model(vocab_size=len(tok), **TINY)
+    assert timing.dtype_label(timing.cast(model, "bf16")) == "bf16"
+
+
+# --------------------------------------------------------------------------- FLOPs and peaks
+def test_flops_per_token_pinned_including_attention():
+    model = xlmr_shaped_model(vocab_size=100, **TINY)
+    ids = torch.randint(5, 100, (2, 10), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[1, 7:] = 0  # 17 real tokens
+    # per layer: linears 2*B*S*(4*H*H + 2*H*F) = 2*20*(4096 + 4096) = 327680;
+    # attention QK^T and AV: 2 * (2*B*S*S*H) = 2 * 12800 = 25600; two layers -> 706560
+    got = timing.flops_per_token(model, {"input_ids": ids, "attention_mask": mask})
+    assert got == pytest.approx(706560 / 17)
+    assert model.config._attn_implementation == "sdpa"  # restored after counting
+
+
+def test_matmul_peak_and_utilisation():
+    peak = timing.measure_matmul_peak("fp32", "cpu", n=64, min_seconds=0.01)
+    assert peak > 0
+    u = timing.utilisation(1e6, 1e3, 4e9)
+    assert u["achieved_flops"] == 1e9 and u["fraction_of_peak"] == 0.25
+    assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12
+    assert timing.datasheet_peak("NVIDIA H100 PCIe", "bf16") is None
+    assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "fp32") is None
+
+
+def test_latency_and_memory_report_their_fields(tok, tiny):
+    lat = timing.latency_percentiles(tiny, tok, TEXTS[:6], max_length=16, warmup=1)
+    assert lat["n"] == 6 and lat["p50_ms"] <= lat["p90_ms"] <= lat["p99_ms"]
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)
+    assert timing.peak_memory_mb(tiny, batches) >= 0.0
+
+
+# --------------------------------------------------------------------------- early exit
+def test_truncate_layers_equals_the_hidden_state_of_that_layer(tok):
+    model = xlmr_shaped_model(vocab_size=len(tok), **dict(TINY, num_hidden_layers=4)).eval()
+    (batch,) = timing.make_batches(tok, TEXTS[:3], batch_size=3, max_length=16)
+    short = timing.truncate_layers(model, 2)
+    with torch.inference_mode():
+        full = model(**batch, output_hidden_states=True).hidden_states
+        early = short(**batch).last_hidden_state
+    assert torch.allclose(early, full[2], atol=1e-5)
+    assert len(model.encoder.layer) == 4 and len(short.encoder.layer) == 2
+    assert short.encoder.layer[0] is model.encoder.layer[0]  # weights shared
+    assert timing.retrieval_layer(24) == 14 and timing.retrieval_layer(12) == 7
+    with pytest.raises(StudyError, match="from 1 to 4"):
+        timing.truncate_layers(model, 5)
+
+
+# --------------------------------------------------------------------------- ratios and the table
+def _rows(arm, seconds, tokens=100):
+    return [{"arm": arm, "repetition": i, "seconds": s, "tokens": tokens, "tokens_per_s": tokens / s}
+            for i, s in enumerate(seconds)]
+
+
+def test_ratio_summary_pinned():
+    rows = _rows("direct", [1.0, 1.2, 1.1, 0.9]) + _rows("mnli", [0.5, 0.6, 0.55, 0.45]) + _rows("same", [1.0, 1.2, 1.1, 0.9])
+    out = {r["arm"]: r for r in timing.ratio_summary(rows, by=())}
+    assert out["mnli"]["ratio"] == pytest.approx(2.0) and out["mnli"]["ci_lo"] == pytest.approx(2.0)
+    assert out["mnli"]["verdict"] == "not equivalent"
+    assert out["same"]["ratio"] == 1.0 and out["same"]["verdict"] == "equivalent"
+    assert out["direct"]["ratio"] == 1.0
+    with pytest.raises(StudyError, match="valid arms"):
+        timing.ratio_summary(rows, baseline_arm="squad", by=())
+
+
+def test_record_inference_is_an_idempotent_upsert(isolated_results):
+    rows = _rows("direct", [1.0, 2.0]) + _rows("mnli", [1.5, 1.5])
+    for r in rows:
+        r.update(device="cpu", dtype="fp32", batch=32, length=128)
+    path = timing.record_inference(rows, profile="smoke", task="tatoeba", language="de")
+    timing.record_inference(rows, profile="smoke", task="tatoeba", language="de")
+    table = read_table(path)
+    assert len(table) == 4 and path.name == "inference.csv" and path.parent == isolated_results / "results"
+    rows[0]["seconds"] = 4.0
+    timing.record_inference(rows[:1], profile="smoke", task="tatoeba", language="de")
+    table = read_table(path)
+    assert len(table) == 4
+    assert [r["seconds"] for r in table if r["arm"] == "direct" and r["repetition"] == "0"] == ["4.0"]
+    timing.record_inference(rows[:1], profile="smoke", task="tatoeba", language="fr")
+    assert len(read_table(path)) == 5
+
+
+# --------------------------------------------------------------------------- sweeps (shape of the output only)
+def test_sweeps_label_their_rows(tok, tiny):
+    kw = dict(warmup=0, repeats=2)
+    rows = timing.sweep_batch_size(tiny, tok, TEXTS, batch_sizes=(2, 8), max_length=16, **kw)
+    assert sorted({r["batch"] for r in rows}) == [2, 8] and {r["sweep"] for r in rows} == {"batch_size"}
+    rows = timing.sweep_length(tiny, tok, TEXTS, lengths=(8, 16), batch_size=4, **kw)
+    assert sorted({r["length"] for r in rows}) == [8, 16]
+    assert {r["padded_tokens"] for r in rows if r["length"] == 8} == {8 * len(TEXTS)}
+    rows = timing.sweep_padding(tiny, tok, TEXTS, batch_size=4, max_length=64, **kw)
+    by = {r["arm"]: r for r in rows}
+    assert by["bucketed"]["tokens"] == by["naive"]["tokens"] and by["bucketed"]["padded_tokens"] < by["naive"]["padded_tokens"]
+    model = xlmr_shaped_model(vocab_size=len(tok), **TINY)
+    rows = timing.sweep_dtype(model, tok, TEXTS, dtypes=("fp32", "bf16", "int8"), batch_size=8, max_length=16, **kw)
+    assert {r["arm"]: r["dtype"] for r in rows} == {"fp32": "fp32", "bf16": "bf16", "int8": "int8"}
+    rows = timing.sweep_early_exit(tiny, tok, TEXTS, batch_size=8, max_length=16, **kw)
+    assert sorted({r["arm"] for r in rows}) == ["layers=1", "layers=2"]
+    langs = {"en": ["one two three", "four five"], "de": ["eins zwei", "drei"]}
+    rows = timing.sweep_languages(tiny, tok, langs, batch_size=2, max_length=16, **kw)
+    en = next(r for r in rows if r["language"] == "en")
+    assert en["words"] == 5 and en["characters"] == len("one two three") + len("four five")
+    assert en["words_per_s"] == pytest.approx(5 / en["seconds"])
+    rows = timing.sweep_models({"a": (tiny, tok), "b": (model, tok)}, TEXTS, batch_size=8, max_length=16, **kw)
+    assert {r["arm"] for r in rows} == {"a", "b"} and {r["layers"] for r in rows} == {2}
