@@ -4,7 +4,6 @@ then the built book itself when `make html` has produced _build/html."""
 from __future__ import annotations
 
 import os
-import signal
 import struct
 import zlib
 from pathlib import Path
@@ -17,9 +16,10 @@ from helpers.errors import StudyError
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "browser"
-BOOK_HTML = REPO / "_build" / "html"
+# STUDY_BOOK_HTML points the check at another build (the screenshot goes beside it).
+BOOK_HTML = Path(os.environ.get("STUDY_BOOK_HTML", REPO / "_build" / "html"))
 ANSWER_PAGE = "book/10_answer.html"
-ANSWER_SHOT = REPO / "_build" / "screenshots" / "answer.png"
+ANSWER_SHOT = BOOK_HTML.parent / "screenshots" / "answer.png"
 FIXTURE_PAGES = [
     "broken_image.html",
     "error_output.html",
@@ -189,6 +189,7 @@ def test_a_hung_page_is_bounded_and_the_next_page_still_checked(tmp_path):
 
 
 # --------------------------------------------------------------------------- the built book
+@pytest.mark.slow  # ~17 s for the 15 pages of the skeleton book on this machine
 @needs_chromium
 @pytest.mark.skipif(
     not (BOOK_HTML / "index.html").is_file(),
@@ -207,7 +208,7 @@ def test_built_book_renders_in_a_real_browser():
         assert r.redirect or r.status == 200, r.page
         assert r.images_rendered == r.images, (r.page, r.broken_images)
         assert r.error_outputs == 0, (r.page, r.error_snippets)
-        assert r.title, f"{r.page} has no title"
+        assert r.redirect or r.title, f"{r.page} has no title"
     answer = next(r for r in reports if r.page == ANSWER_PAGE)
     assert answer.screenshot == ANSWER_SHOT
     assert_shows_a_page(ANSWER_SHOT, min_bytes=20_000)

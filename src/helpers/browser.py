@@ -430,21 +430,19 @@ class Chromium:
         proc = self.proc
         if proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)  # the group we created at start
-                try:
-                    proc.wait(timeout=10)
+                proc.wait(timeout=5)  # after Browser.close it usually exits by itself
+            # Signal the group we created at start while any of it still runs (a group id
+            # is never reused while members exist): SIGTERM, then SIGKILL after 3 s.
+            started = time.monotonic()
+            while proc.poll() is None or live_group_members(proc.pid):
+                waited = time.monotonic() - started
+                if waited > 15:
                     break
-                except subprocess.TimeoutExpired:
-                    continue
-            # children of the group may outlive the leader for a moment
-            deadline = time.monotonic() + 10
-            while live_group_members(proc.pid) and time.monotonic() < deadline:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    os.killpg(proc.pid, signal.SIGTERM if waited < 3 else signal.SIGKILL)
                 time.sleep(0.05)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
         if getattr(self, "_log", None) is not None:
             with contextlib.suppress(Exception):
                 self._log.close()
@@ -663,7 +661,9 @@ def capture_screenshot(browser: Chromium, session: str, out: Path, *, timeout: f
         cdp.send("Emulation.setDeviceMetricsOverride",
                  {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
                  session=session, timeout=timeout)
-    return atomic_write_bytes(Path(out), base64.b64decode(shot["data"]))
+    path = atomic_write_bytes(Path(out), base64.b64decode(shot["data"]))
+    path.chmod(0o644)  # a published artefact, not a private temp file
+    return path
 
 
 def check_site(
@@ -764,10 +764,14 @@ def format_table(reports: list[PageReport]) -> str:
     for r in reports:
         for problem in r.problems():
             lines.append(f"FAIL {r.page}: {problem}")
-        for text in r.ignored_js:
-            lines.append(f"note {r.page}: known theme console noise ignored: {text}")
         if r.screenshot:
             lines.append(f"screenshot {r.page}: {r.screenshot}")
+    noise: dict[str, int] = {}
+    for r in reports:
+        for text in dict.fromkeys(r.ignored_js):
+            noise[text] = noise.get(text, 0) + 1
+    for text, pages in noise.items():
+        lines.append(f"note: known theme console noise ignored on {pages} page(s): {text}")
     return "\n".join(lines)
 
 
