@@ -129,6 +129,25 @@ class StudyConfig:
 
         return get_source(self.source, self.data_dir)
 
+    def test_languages(self, task: str) -> tuple[str, ...]:
+        """The languages this configuration tests ``task`` in (registry order)."""
+        from .tasks import task_languages
+
+        if self.source == "embedded":
+            from .generate import test_languages
+
+            langs = task_languages(task, test_languages(task))
+        elif self.source == "hub":
+            langs = task_languages(task)
+        else:
+            from .sources import dataset_sizes
+
+            found = {r["language"] for r in dataset_sizes(self.data_source(), [task], splits=("test",))}
+            langs = task_languages(task, found)
+        if self.languages:
+            langs = tuple(lang for lang in langs if lang in self.languages)
+        return langs
+
     def _repr_markdown_(self) -> str:
         rows = "\n".join(f"| {k} | {v} |" for k, v in self.as_dict().items() if k != "extra")
         return "| parameter | value |\n|---|---|\n" + rows

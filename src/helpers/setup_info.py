@@ -54,16 +54,12 @@ def as_table(mapping: dict) -> pd.DataFrame:
 
 def plan_table(cfg) -> pd.DataFrame:
     """One row per target task of the plan: group, format, metric, test languages."""
-    from .sources import available_languages
     from .tasks import get_task
 
-    source = cfg.data_source()
     rows = []
     for name in cfg.tasks:
         spec = get_task(name)
-        langs = available_languages(name, source)
-        if cfg.languages:
-            langs = [l for l in langs if l in cfg.languages]
+        langs = cfg.test_languages(name)
         rows.append(
             {
                 "task": name,
