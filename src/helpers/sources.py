@@ -196,8 +196,7 @@ def read_pair_tsv(path: Path, task: str) -> list[dict]:
 
 
 def read_header_tsv(path: Path, task: str) -> list[dict]:
-    """GLUE-style TSV with a header: SST-2 (``sentence, label``), MNLI, QQP."""
-    spec = get_task(task)
+    """GLUE-style TSV with a header: SST-2 (``sentence, label``), MNLI, QQP, SNLI."""
     out: list[dict] = []
     with _open_text(path) as handle:
         header = handle.readline().rstrip("\r\n").split("\t")
@@ -218,7 +217,6 @@ def read_header_tsv(path: Path, task: str) -> list[dict]:
             out.append(ex)
     if not header or header == [""]:
         raise _bad(path, 1, "empty file: expected a header line")
-    del spec
     return out
 
 
@@ -624,7 +622,7 @@ def _resolve(root: Path, rels: list[str]) -> Path:
 
 def read_task_file(task: str, path: Path) -> list[dict]:
     """Parse one file of ``task`` with the right reader into canonical examples."""
-    spec = get_task(task)
+    spec = get_task("mnli" if task == "snli" else task)
     if task in ("xnli", "pawsx") or (task == "mnli" and path.name.startswith("train-en")):
         return read_pair_tsv(path, "xnli" if task == "mnli" else task)
     if task in ("sst2", "qqp", "mnli") or (task == "snli" and path.suffix == ".tsv"):
@@ -883,6 +881,8 @@ def load_retrieval(task: str, lang: str, source: Source, split: str = "test", li
                 raise _bad(ments, no, f"{type(exc).__name__}: {exc}") from None
             if limit and len(queries) >= limit:
                 break
+        if not queries:
+            raise StudyError(f"data file {ments} has no mentions in language {lang!r}")
         if limit:
             queries, gold, qids = queries[:limit], gold[:limit], qids[:limit]
         return RetrievalSet(queries, entities, gold, QUERY_PREFIX, PASSAGE_PREFIX, qids, list(index))
@@ -967,7 +967,7 @@ def dataset_sizes(source: Source, tasks: Iterable[str], splits: Iterable[str] = 
                         n = len(load_examples(task, split, lang, source))
                         rows.append({"task": task, "split": split, "language": lang, "examples": n})
                 except StudyError as exc:
-                    if "does not exist" in str(exc) or "has no" in str(exc) or "use load_retrieval" in str(exc):
+                    if any(k in str(exc) for k in ("does not exist", "has no", "use load_retrieval", "unknown language")):
                         continue
                     raise
     return rows
