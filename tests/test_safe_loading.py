@@ -142,30 +142,23 @@ def test_helpers_package_has_no_unsafe_loading():
 
 # ----------------------------------------------------------------------------- real checkpoints
 def test_training_run_dir_holds_safetensors_only(tmp_path, monkeypatch):
+    """A tiny real training run (smoke profile, xnli, direct arm) publishes safetensors, no pickles."""
     training = pytest.importorskip("helpers.training", reason="helpers.training has not landed yet")
+    pytest.importorskip("helpers.models", reason="helpers.models (the tiny preset) has not landed yet")
     from safetensors import safe_open
+
+    from helpers.sources import get_source
 
     for var, sub in (("STUDY_RESULTS_DIR", "results"), ("STUDY_RUNS_DIR", "runs"), ("STUDY_CACHE_DIR", "cache")):
         monkeypatch.setenv(var, str(tmp_path / sub))
-    from helpers.config import configure
-
-    cfg = configure(profile="smoke", task="xnli", arm="direct", seed=1)
-    run_dir = _train_tiny_target(training, cfg)
-    run_dir = Path(run_dir)
+    result = training.train_target("xnli", "direct", "tiny", profile="smoke", source=get_source("embedded"), seed=1)
+    run_dir = Path(result.run_dir)
+    assert run_dir.is_relative_to(tmp_path / "runs")
     files = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
-    weights = [f for f in files if f.endswith("model.safetensors")]
-    assert weights, f"no model.safetensors in {run_dir}: {files}"
-    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl", ".pickle"))], files
-    with safe_open(str(run_dir / weights[0]), framework="pt") as handle:
-        assert len(list(handle.keys())) > 0
-
-
-def _train_tiny_target(training, cfg):
-    """Train the smoke direct arm on xnli through the public API; returns the run dir."""
-    result = training.train_target(cfg, "xnli", "direct")
-    for attr in ("run_dir", "path", "directory"):
-        if hasattr(result, attr):
-            return getattr(result, attr)
-    if isinstance(result, dict):
-        return result.get("run_dir")
-    return result
+    assert "model.safetensors" in files, files
+    pickled = [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"))]
+    assert pickled == [], f"pickled files in the published run dir: {pickled}"
+    with safe_open(str(run_dir / "model.safetensors"), framework="pt") as handle:
+        assert any(k.endswith("classifier.out_proj.weight") for k in handle.keys())
+    # the work directory with the Trainer's (pickled) optimizer/RNG checkpoints is gone
+    assert not Path(str(run_dir) + ".work").exists()

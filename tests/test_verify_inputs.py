@@ -118,7 +118,18 @@ def test_the_suite_covers_the_required_cases():
     assert sorted(REQUIRED - set(names)) == []
 
 
-@pytest.mark.parametrize("case", vi.CASES, ids=[c.name for c in vi.CASES])
+#: Cases known not to be clear errors yet, with what must change (strict: a fix makes this fail).
+KNOWN_GAPS = {
+    "corrupted-checkpoint": "helpers.training.load_model lets safetensors' SafetensorError through",
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_GAPS[c.name], strict=True)) if c.name in KNOWN_GAPS else c
+     for c in vi.CASES],
+    ids=[c.name for c in vi.CASES],
+)
 def test_case_is_a_clear_error(case):
     outcome = vi.run_case(case)
     if outcome.pending:

@@ -305,6 +305,7 @@ def wait(handles: list, jobs: list[SweepJob]) -> list[tuple[SweepJob, str, str]]
             lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
             study = [ln for ln in lines if "StudyError" in ln]
             detail = (study or lines or [type(exc).__name__])[-1].strip()
+            detail = detail.split("StudyError: ", 1)[-1]
             out.append((job, "failed", detail))
     return out
 

@@ -61,6 +61,7 @@ class Case:
     expect: tuple[str, ...] = ()  # fragments the message must contain (the bad value, the choices)
     allow_model: bool = False  # loading a checkpoint may build the model before reading weights
     description: str = ""
+    prepare: Callable[[], None] | None = None  # warms a re-creatable cache before the snapshot
 
 
 @dataclass
@@ -76,14 +77,14 @@ class Outcome:
 CASES: list[Case] = []
 
 
-def case(name: str, *expect: str, allow_model: bool = False):
+def case(name: str, *expect: str, allow_model: bool = False, prepare: Callable[[], None] | None = None):
     """Register a case: a function of a scratch directory that triggers one bad input."""
 
     def register(func: Callable[[Path], None]) -> Callable[[Path], None]:
         if any(c.name == name for c in CASES):
             raise RuntimeError(f"duplicate case {name}")
         doc = (func.__doc__ or "").strip().splitlines()
-        CASES.append(Case(name, func, tuple(expect), allow_model, doc[0] if doc else ""))
+        CASES.append(Case(name, func, tuple(expect), allow_model, doc[0] if doc else "", prepare))
         return func
 
     return register
@@ -160,30 +161,33 @@ def run_case(c: Case) -> Outcome:
     start = time.perf_counter()
     message, reasons, pending = "", [], ""
     try:
-        with study_dirs(base / "study") as dirs, count_modules() as built:
+        with study_dirs(base / "study") as dirs:
+            if c.prepare is not None:  # caches that exist before the bad input are allowed
+                c.prepare()
             before = {var: _files_under(d) for var, d in dirs.items()}
-            try:
-                c.func(scratch)
-                reasons.append("no error raised")
-            except StudyError as exc:
-                message = str(exc)
-                reasons += problems_with_message(message, c.expect)
-            except NotClear as exc:
-                message = str(exc)
-                reasons.append("not a clear error")
-            except ModuleNotFoundError as exc:
-                if not (exc.name or "").startswith("helpers."):
-                    raise
-                pending = exc.name
-                message = f"pending: {exc.name} has not landed"
-                reasons.append(message)
-            except Pending as exc:
-                pending = str(exc)
-                message = f"pending: {exc}"
-                reasons.append(message)
-            except Exception as exc:  # the wrong kind of error is a finding, not a crash
-                message = f"{type(exc).__name__}: {exc}".split("\n")[0]
-                reasons.append(f"raised {type(exc).__name__}, not StudyError")
+            with count_modules() as built:
+                try:
+                    c.func(scratch)
+                    reasons.append("no error raised")
+                except StudyError as exc:
+                    message = str(exc)
+                    reasons += problems_with_message(message, c.expect)
+                except NotClear as exc:
+                    message = str(exc)
+                    reasons.append("not a clear error")
+                except ModuleNotFoundError as exc:
+                    if not (exc.name or "").startswith("helpers."):
+                        raise
+                    pending = exc.name
+                    message = f"pending: {exc.name} has not landed"
+                    reasons.append(message)
+                except Pending as exc:
+                    pending = str(exc)
+                    message = f"pending: {exc}"
+                    reasons.append(message)
+                except Exception as exc:  # the wrong kind of error is a finding, not a crash
+                    message = f"{type(exc).__name__}: {exc}".split("\n")[0]
+                    reasons.append(f"raised {type(exc).__name__}, not StudyError")
             if built[0] and not c.allow_model:
                 reasons.append(f"built {built[0]} torch modules before failing")
             for var, d in dirs.items():
@@ -394,14 +398,19 @@ def _retrieval_recipe(scratch: Path) -> None:
     get_recipe("smoke", "tatoeba", "target")
 
 
-@case("retrieval-task-training", "tatoeba")
+def _embedded_source() -> None:
+    from .sources import get_source
+
+    get_source("embedded")
+
+
+@case("retrieval-task-training", "tatoeba", "trainable tasks", "xnli", prepare=_embedded_source)
 def _retrieval_training(scratch: Path) -> None:
-    """training.train_target(cfg, 'tatoeba', 'direct')"""
-    from .config import configure
+    """training.train_target('tatoeba', 'direct', 'tiny', profile='smoke', ...)"""
+    from .sources import get_source
     from .training import train_target
 
-    cfg = configure(profile="smoke", task="tatoeba", arm="direct")
-    train_target(cfg, "tatoeba", "direct")
+    train_target("tatoeba", "direct", "tiny", profile="smoke", source=get_source("embedded"), seed=1)
 
 
 # --- data directories -------------------------------------------------------------------------------
@@ -461,19 +470,25 @@ def _tsv_missing_column(scratch: Path) -> None:
     load_examples("xnli", "test", "de", get_source("xtreme-dir", str(scratch / "xtreme")))
 
 
-@case("corrupted-checkpoint", "model.safetensors", allow_model=True)
-def _corrupted_checkpoint(scratch: Path) -> None:
-    """models.load_model(<a run dir whose model.safetensors is cut in half>)"""
-    import helpers.models as models
+def tiny_run_dir(run: Path) -> Path:
+    """A run directory like training's (config.json + model.safetensors) of a 1-layer encoder."""
+    from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-    run = scratch / "direct___xnli" / "seed1"
-    tokenizer = models.load_tokenizer("tiny")
-    model = models.load_model("tiny", head="sequence-classification", num_labels=3)
-    model.save_pretrained(str(run))
-    tokenizer.save_pretrained(str(run))
+    config = XLMRobertaConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                              intermediate_size=32, max_position_embeddings=40, num_labels=3)
+    XLMRobertaForSequenceClassification(config).save_pretrained(str(run))
+    return run
+
+
+@case("corrupted-checkpoint", "model.safetensors", "direct___xnli", allow_model=True)
+def _corrupted_checkpoint(scratch: Path) -> None:
+    """training.load_model(<a run dir whose model.safetensors is cut in half>, 'sequence-classification')"""
+    from .training import load_model
+
+    run = tiny_run_dir(scratch / "direct___xnli" / "seed1")
     weights = run / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    models.load_model(str(run), head="sequence-classification", num_labels=3)
+    load_model(run, "sequence-classification", 3)
 
 
 # --- plans --------------------------------------------------------------------------------------------
