@@ -1,0 +1,137 @@
+"""Training cost: FLOPs of a step and the training-cost ledger.
+
+:func:`count_flops` counts the floating-point operations of one forward and
+backward pass with ``torch.utils.flop_counter.FlopCounterMode`` (matrix
+multiplications and attention, a multiply-add counted as two FLOPs); the
+optimizer update and element-wise work are not counted. A run's FLOPs are
+estimated as the FLOPs of measured steps scaled to the run's real tokens
+(see :func:`scale_flops`). :func:`record_training_cost` upserts one row per
+(profile, arm, phase, task, seed) into ``results/training_cost.csv``.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from typing import Mapping
+
+from . import runs
+from .errors import StudyError, check_choice
+
+COLUMNS = (
+    "profile", "arm", "phase", "task", "seed", "examples", "tokens", "steps",
+    "wall_s", "flops", "peak_mem_mb", "device",
+)
+KEY = ("profile", "arm", "phase", "task", "seed")
+PHASES = ("intermediate", "target")
+
+
+def count_flops(model, batch: Mapping) -> int:
+    """FLOPs of one forward + backward pass of ``model`` on ``batch``.
+
+    ``batch`` holds tensors (with labels, so the model returns a loss; without
+    them the sum of the first output is back-propagated). The model's
+    gradients and train/eval mode are left as they were.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    saved = [None if p.grad is None else p.grad.detach().clone() for p in params]
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter:
+            out = model(**batch)
+            loss = out["loss"] if isinstance(out, Mapping) and out.get("loss") is not None else None
+            if loss is None:
+                if isinstance(out, torch.Tensor):
+                    first = out
+                elif isinstance(out, Mapping):
+                    first = next(v for v in out.values() if isinstance(v, torch.Tensor))
+                else:
+                    first = out[0]
+                loss = first.float().sum()
+            if params:
+                loss.backward()
+    finally:
+        for p, g in zip(params, saved):
+            p.grad = g
+    return int(counter.get_total_flops())
+
+
+def scale_flops(step_flops: int, step_tokens: int, total_tokens: int) -> int:
+    """A run's FLOPs from a measured step: ``step_flops`` per token of that step x tokens seen.
+
+    Transformer FLOPs grow about linearly with the tokens of a batch (for
+    the short sequences here, attention's quadratic part is small), so the
+    per-token cost of a measured step times the real tokens seen estimates
+    the run. With padded batches the real cost is higher; this is the
+    useful-work estimate.
+    """
+    if step_tokens <= 0:
+        raise StudyError(f"step_tokens must be positive, got {step_tokens}")
+    return int(round(step_flops * total_tokens / step_tokens))
+
+
+def peak_memory_mb() -> float:
+    """Peak memory of this process: CUDA allocator peak on a GPU, else max RSS."""
+    try:
+        import torch
+
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            return torch.cuda.max_memory_allocated() / 2**20
+    except ImportError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
+def training_cost_row(
+    *,
+    profile: str,
+    arm: str,
+    phase: str,
+    task: str,
+    seed: int,
+    examples: int,
+    tokens: int,
+    steps: int,
+    wall_s: float,
+    flops: int,
+    peak_mem_mb: float | None = None,
+    device: str | None = None,
+) -> dict:
+    """One row of ``training_cost.csv`` (columns :data:`COLUMNS`)."""
+    check_choice("phase", phase, PHASES)
+    for name, value in (("examples", examples), ("tokens", tokens), ("steps", steps), ("flops", flops)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise StudyError(f"{name} must be a non-negative integer, got {value!r}")
+    if not wall_s >= 0:
+        raise StudyError(f"wall_s must be non-negative, got {wall_s!r}")
+    return {
+        "profile": profile,
+        "arm": arm,
+        "phase": phase,
+        "task": task,
+        "seed": int(seed),
+        "examples": examples,
+        "tokens": tokens,
+        "steps": steps,
+        "wall_s": round(float(wall_s), 3),
+        "flops": flops,
+        "peak_mem_mb": round(float(peak_mem_mb if peak_mem_mb is not None else peak_memory_mb()), 1),
+        "device": device or runs.device_name(),
+    }
+
+
+def record_training_cost(row: Mapping) -> None:
+    """Insert or replace ``row`` in ``results_root()/training_cost.csv``."""
+    missing = [c for c in COLUMNS if c not in row]
+    if missing:
+        raise StudyError(f"training-cost row lacks columns {', '.join(missing)}; columns: {', '.join(COLUMNS)}")
+    runs.upsert_rows(runs.results_root() / "training_cost.csv", [dict(row)], key=KEY, columns=COLUMNS)
+
+
+def read_training_cost() -> list[dict[str, str]]:
+    """The rows of ``training_cost.csv`` ([] when absent)."""
+    return runs.read_table(runs.results_root() / "training_cost.csv")

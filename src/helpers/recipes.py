@@ -1,0 +1,176 @@
+"""Training hyper-parameters per profile, task and phase.
+
+:func:`get_recipe` answers "how is task T trained in phase P under profile
+X?" with a frozen :class:`Recipe`. Phases: ``intermediate`` (phase ii, an
+English intermediate task, single-task or the ``multi`` mixture) and
+``target`` (phase iii, the English training data of an XTREME-R task, or
+one stage of it: XCOPA trains on SIQA, then COPA).
+
+Profiles
+--------
+- ``full``: the published recipes for XLM-R Large, each entry citing its
+  source (see ``Recipe.reference`` and ``../shared/REPORTED.md``): the target
+  tasks follow XTREME-R's own scripts (google-research/xtreme ``scripts/``,
+  commit 838c13b69daa), the intermediate tasks follow jiant's X-STILTs guide
+  and its ``simple`` runscript defaults (nyu-mll/jiant
+  ``guides/projects/xstilts.md``, ``jiant/proj/simple/runscript.py``:
+  lr 1e-5, 3 epochs, warm-up proportion 0.1, batch 4 per device) with the
+  gradient accumulation (8 for classification and tagging, 4 for QA) and
+  maximum lengths (256; 384 for QA) of jiant's X-STILTs XTREME subscripts.
+- ``xtreme-dir``: the same hyper-parameters as ``full`` for the small encoder
+  of that profile, with the embedding matrix trainable; real data, so no
+  example caps.
+- ``embedded``: sized so that the whole profile (4 intermediate runs and 6
+  target trainings x 5 arms) trains in about 8 minutes on a 2-core CPU with
+  e5-small: the 96M-parameter embedding matrix frozen, 128 English training
+  examples per task, short sequences, 2-3 epochs, batch 16, lr 1e-4. The
+  measurements behind these choices are in the training chapter.
+- ``smoke``: a handful of optimisation steps on the tiny encoder; seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .errors import StudyError, check_choice
+
+PROFILES = ("smoke", "embedded", "xtreme-dir", "full")
+PHASES = ("intermediate", "target")
+
+# Training-data family of every trainable task (the recipe depends on it).
+FAMILY = {
+    # classification
+    "xnli": "classification", "mnli": "classification", "anli": "classification",
+    "qqp": "classification", "sst2": "classification", "pawsx": "classification",
+    # multiple choice
+    "xcopa": "multiple-choice", "copa": "multiple-choice", "siqa": "multiple-choice",
+    "cosmosqa": "multiple-choice", "hellaswag": "multiple-choice", "commonsenseqa": "multiple-choice",
+    # tagging
+    "udpos": "tagging", "panx": "tagging", "ccg": "tagging",
+    # extractive QA
+    "xquad": "qa", "mlqa": "qa", "tydiqa": "qa", "squad": "qa",
+    # retrieval with training data in XTREME-R (this study does not train them)
+    "lareqa": "retrieval", "mewslix": "retrieval",
+}
+INTERMEDIATE = ("anli", "mnli", "qqp", "squad", "sst2", "ccg", "cosmosqa", "hellaswag", "commonsenseqa", "multi")
+TARGET = ("xnli", "xcopa", "siqa", "copa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "lareqa", "mewslix")
+NO_TRAINING = ("tatoeba",)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Hyper-parameters of one training run (a phase of one task)."""
+
+    learning_rate: float
+    batch_size: int  # per device
+    grad_accum: int
+    epochs: float
+    max_length: int
+    doc_stride: int = 128  # span QA window overlap
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_train_examples: int | None = None  # None = all
+    max_dev_examples: int | None = None
+    eval_every: int | str = "epoch"  # optimizer steps, or "epoch"
+    freeze_embeddings: bool = False  # the word-embedding matrix only
+    bf16: bool = False  # bf16 autocast (CUDA, or CPU where faster)
+    seed: int = 1
+    max_steps: int | None = None  # cap on optimizer steps (smoke)
+    patience: int | None = None  # evaluations without improvement before stopping
+    reference: str = ""  # where the numbers come from
+
+    @property
+    def effective_batch(self) -> int:
+        return self.batch_size * self.grad_accum
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- full
+_XTREME_R = "XTREME-R scripts (google-research/xtreme scripts/, commit 838c13b69daa; REPORTED.md)"
+_JIANT = (
+    "jiant X-STILTs guide + simple runscript defaults (lr 1e-5, 3 epochs, warm-up 0.1, batch 4) with the "
+    "X-STILTs XTREME subscripts' accumulation and lengths (nyu-mll/jiant, commit daa5a258e3af; REPORTED.md)"
+)
+
+_FULL_TARGET = {
+    # XTREME-R scripts/train_xnli.sh (XLM-R Large): lr 3e-5, batch 2 x 16, 5 epochs, length 128.
+    "classification": Recipe(3e-5, 16, 2, 5, 128, reference=f"{_XTREME_R}: XNLI/XCOPA lr 3e-5, batch 2x16, 5 epochs, length 128"),
+    # XCOPA (SIQA then COPA) uses the XNLI settings in XTREME-R's scripts.
+    "multiple-choice": Recipe(3e-5, 16, 2, 5, 128, reference=f"{_XTREME_R}: XNLI/XCOPA lr 3e-5, batch 2x16, 5 epochs, length 128"),
+    # scripts/train_udpos.sh, train_panx.sh: lr 2e-5, batch 2 x 16, 10 epochs, length 128.
+    "tagging": Recipe(2e-5, 16, 2, 10, 128, reference=f"{_XTREME_R}: UD-POS/PAN-X lr 2e-5, batch 2x16, 10 epochs, length 128"),
+    # scripts/train_qa.sh: lr 3e-5, batch 4 x 8, 3 epochs, length 384, doc stride 128.
+    "qa": Recipe(3e-5, 8, 4, 3, 384, doc_stride=128, reference=f"{_XTREME_R}: QA lr 3e-5, batch 4x8, 3 epochs, length 384, stride 128"),
+}
+_FULL_TARGET_TASK = {
+    # scripts/train_lareqa.sh: lr 2e-5, batch 4 x 4, 3 epochs, length 352 (not trained by this study)
+    "lareqa": Recipe(2e-5, 4, 4, 3, 352, reference=f"{_XTREME_R}: LAReQA lr 2e-5, batch 4x4, 3 epochs, length 352"),
+    # scripts/train_mewslix.sh: lr 1e-5, batch 8 x 4, 2 epochs, length 64 (not trained by this study)
+    "mewslix": Recipe(1e-5, 8, 4, 2, 64, reference=f"{_XTREME_R}: Mewsli-X lr 1e-5, batch 8x4, 2 epochs, length 64"),
+}
+_FULL_INTERMEDIATE = {
+    "classification": Recipe(1e-5, 4, 8, 3, 256, eval_every=1000, reference=f"{_JIANT}: accumulation 8, length 256"),
+    "multiple-choice": Recipe(1e-5, 4, 8, 3, 256, eval_every=1000, reference=f"{_JIANT}: accumulation 8, length 256"),
+    "tagging": Recipe(1e-5, 4, 8, 3, 256, eval_every=1000, reference=f"{_JIANT}: accumulation 8, length 256"),
+    "qa": Recipe(1e-5, 4, 4, 3, 384, doc_stride=128, eval_every=1000, reference=f"{_JIANT}: accumulation 4, length 384"),
+    # jiant's multi-task run: same optimiser, evaluate every 1000 steps, patience 30 (X-STILTs subscripts)
+    "multi": Recipe(1e-5, 4, 8, 3, 256, doc_stride=128, eval_every=1000, patience=30,
+                    reference=f"{_JIANT}: multi-task, evaluate every 1000 steps, patience 30"),
+}
+
+# --------------------------------------------------------------------------- embedded
+# e5-small on 2 CPU cores, frozen embedding matrix: one step of batch 16 x length 64 takes
+# about 0.3 s with bf16 autocast (see the module docstring and the training chapter).
+_EMB = "embedded profile: sized for ~8 minutes of CPU training in all (frozen embeddings, 128 examples)"
+_EMBEDDED = {
+    "classification": Recipe(1e-4, 16, 1, 3, 64, max_train_examples=128, max_dev_examples=64,
+                             freeze_embeddings=True, bf16=True, reference=_EMB),
+    "multiple-choice": Recipe(1e-4, 16, 1, 3, 64, max_train_examples=128, max_dev_examples=64,
+                              freeze_embeddings=True, bf16=True, reference=_EMB),
+    "tagging": Recipe(1e-4, 16, 1, 3, 64, max_train_examples=128, max_dev_examples=64,
+                      freeze_embeddings=True, bf16=True, reference=_EMB),
+    "qa": Recipe(1e-4, 16, 1, 2, 128, doc_stride=64, max_train_examples=128, max_dev_examples=64,
+                 freeze_embeddings=True, bf16=True, reference=_EMB),
+    "multi": Recipe(1e-4, 16, 1, 2, 128, doc_stride=64, max_train_examples=128, max_dev_examples=64,
+                    freeze_embeddings=True, bf16=True, reference=_EMB),
+}
+
+# --------------------------------------------------------------------------- smoke
+_SMOKE = Recipe(5e-4, 4, 1, 1, 48, doc_stride=16, warmup_ratio=0.0, max_train_examples=12, max_dev_examples=8,
+                eval_every="epoch", max_steps=3, reference="smoke profile: a handful of steps on the tiny encoder")
+
+
+def family(task: str) -> str:
+    """The recipe family of a trainable task (classification, multiple-choice, tagging, qa)."""
+    if task == "multi":
+        return "multi"
+    if task in NO_TRAINING:
+        raise StudyError(f"task {task} has no training data (the encoder is used as it is); "
+                         f"trainable tasks: {', '.join(sorted(FAMILY))}")
+    if task not in FAMILY:
+        raise StudyError(f"unknown task {task!r}; trainable tasks: {', '.join(sorted(FAMILY))}, multi")
+    return FAMILY[task]
+
+
+def get_recipe(profile: str, task: str, phase: str) -> Recipe:
+    """The :class:`Recipe` of ``task`` in ``phase`` under ``profile``."""
+    check_choice("profile", profile, PROFILES)
+    check_choice("phase", phase, PHASES)
+    fam = family(task)
+    valid = INTERMEDIATE if phase == "intermediate" else TARGET
+    if task not in valid:
+        raise StudyError(f"task {task} is not trained in the {phase} phase; valid tasks: {', '.join(valid)}")
+    if profile == "smoke":
+        return _SMOKE
+    if profile == "embedded":
+        return _EMBEDDED["multi" if fam == "multi" else fam]
+    if phase == "target":
+        recipe = _FULL_TARGET_TASK.get(task) or _FULL_TARGET[fam]
+    else:
+        recipe = _FULL_INTERMEDIATE[fam]
+    if profile == "xtreme-dir":
+        recipe = dataclasses.replace(recipe, reference=f"xtreme-dir uses the full recipe: {recipe.reference}")
+    return recipe

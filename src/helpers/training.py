@@ -1,0 +1,974 @@
+"""Phase (ii) and (iii) training with the transformers Trainer.
+
+- :func:`train_target` (phase iii): the English training data of an XTREME-R
+  task, from a pretrained preset (``direct`` arm) or from an intermediate
+  checkpoint (STILTs arms: the encoder is transferred, the head is new).
+- :func:`train_intermediate` (phase ii): one English intermediate task; the
+  encoder (without its head) is saved for transfer.
+- :func:`train_multitask` (phase ii): one shared encoder, one head per task,
+  batches drawn per task with probability proportional to the (capped)
+  dataset size; saved under the lineage name ``multi``.
+
+Run directories (``helpers.runs.lineage_dir``) are complete or absent: the
+model is built in ``<run_dir>.work`` (Trainer checkpoints in
+``<run_dir>.work/checkpoints``, so a killed run resumes from its last
+checkpoint and ends with the metrics of an uninterrupted one) and renamed
+into place. A finished run holds ``model.safetensors`` + ``config.json``, the
+tokenizer, ``params.json`` (resolved recipe and arguments), ``versions.json``,
+``metrics.json`` (dev metrics, best step) and ``cost.json``; its training-cost
+row goes to ``results/training_cost.csv``. Calling again with the same
+parameters returns the cached result without training.
+
+Command line (also under ``accelerate launch --num_processes 2 --cpu``)::
+
+    python -m helpers.training target --task xnli --arm direct --profile smoke --seed 1
+    python -m helpers.training intermediate --task mnli --profile smoke --seed 1
+    python -m helpers.training multi --tasks mnli,squad,hellaswag --profile embedded --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import costs, preprocess, recipes, runs
+from .errors import StudyError, check_choice, run_cli
+
+# --------------------------------------------------------------------------- what trains on what
+#: English training data of each target (phase iii): stages of (data task, train split, dev split).
+#: XCOPA trains on SIQA, then COPA (XTREME-R); the small profiles skip SIQA. XQuAD and MLQA share
+#: one SQuAD v1.1 model (trained under the name ``xquad``). A dev split of ``None`` holds out
+#: a slice of the training data (TyDiQA-GoldP's English dev set is its test set).
+TARGET_DATA = {
+    "xnli": (("xnli", "train", "dev"),),
+    "xcopa": (("siqa", "train", "dev"), ("copa", "train", "dev")),
+    "udpos": (("udpos", "train", "dev"),),
+    "panx": (("panx", "train", "dev"),),
+    "xquad": (("squad", "train", "dev"),),
+    "tydiqa": (("tydiqa", "train", None),),
+}
+SHARED_TARGET = {"mlqa": "xquad"}  # targets evaluated with another target's model
+RETRIEVAL = ("tatoeba", "lareqa", "mewslix")
+TRAINABLE_TARGETS = tuple(TARGET_DATA) + tuple(SHARED_TARGET)
+SIQA_PROFILES = ("xtreme-dir", "full")
+HEAD_CLASSES = {
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "multiple-choice": "AutoModelForMultipleChoice",
+    "token-classification": "AutoModelForTokenClassification",
+    "question-answering": "AutoModelForQuestionAnswering",
+}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced (or found cached)."""
+
+    run_dir: Path
+    phase: str
+    task: str
+    arm: str
+    metrics: dict
+    best_step: int | None
+    cost: dict
+    cached: bool = False
+    params: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- collaborators
+def _spec(task: str):
+    """The task's registry entry (format, labels, metric)."""
+    from .tasks import get_task
+
+    return get_task(task)
+
+
+def _load_examples(source, task: str, split: str, lang: str = "en") -> list[dict]:
+    if hasattr(source, "load_examples"):
+        return list(source.load_examples(task, split, lang))
+    from .sources import load_examples
+
+    return list(load_examples(task, split, lang, source))
+
+
+def _source_id(source) -> str:
+    if isinstance(source, str):
+        return source
+    for attr in ("describe", "name", "kind"):
+        value = getattr(source, attr, None)
+        if callable(value):
+            value = value()
+        if value:
+            root = getattr(source, "root", None)
+            return f"{value}:{root}" if root else str(value)
+    return type(source).__name__
+
+
+def _is_checkpoint(init: str | os.PathLike) -> bool:
+    return Path(init).is_dir() and (Path(init) / "config.json").exists()
+
+
+def load_tokenizer(init: str | os.PathLike):
+    """The tokenizer of a preset name or of a saved run directory."""
+    if _is_checkpoint(init):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(init))
+    from .models import load_tokenizer as preset_tokenizer
+
+    return preset_tokenizer(str(init))
+
+
+def load_model(init: str | os.PathLike, head: str, num_labels: int | None = None):
+    """A model with a new ``head`` on the encoder of a preset or a saved run directory."""
+    check_choice("head", head, HEAD_CLASSES)
+    if _is_checkpoint(init):
+        import transformers
+
+        cls = getattr(transformers, HEAD_CLASSES[head])
+        kwargs = {"num_labels": num_labels} if num_labels else {}
+        return cls.from_pretrained(str(init), **kwargs)
+    from .models import load_model as preset_model
+
+    return preset_model(str(init), head=head, num_labels=num_labels)
+
+
+# --------------------------------------------------------------------------- data
+def _cap(examples: list[dict], limit: int | None) -> list[dict]:
+    return examples if limit is None else examples[:limit]
+
+
+def _data(source, stage: tuple[str, str, str | None], recipe: recipes.Recipe) -> tuple[list[dict], list[dict]]:
+    task, train_split, dev_split = stage
+    train = _load_examples(source, task, train_split)
+    if not train:
+        raise StudyError(f"task {task} has no English {train_split} examples in source {_source_id(source)}")
+    if dev_split is None:  # hold out a deterministic slice of the training data
+        n_dev = max(1, min(recipe.max_dev_examples or len(train), len(train) // 10))
+        dev, train = train[-n_dev:], train[:-n_dev]
+    else:
+        dev = _load_examples(source, task, dev_split)
+    return _cap(train, recipe.max_train_examples), _cap(dev, recipe.max_dev_examples)
+
+
+# --------------------------------------------------------------------------- dev metrics
+def _squad_f1(prediction: str, golds: Sequence[str]) -> float:
+    import collections
+    import re
+    import string
+
+    def norm(s: str) -> list[str]:
+        s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
+        s = re.sub(r"\b(a|an|the)\b", " ", s)
+        return s.split()
+
+    best = 0.0
+    for gold in golds or [""]:
+        p, g = norm(prediction), norm(gold)
+        common = collections.Counter(p) & collections.Counter(g)
+        same = sum(common.values())
+        if not p or not g:
+            f1 = float(p == g)
+        elif same == 0:
+            f1 = 0.0
+        else:
+            prec, rec = same / len(p), same / len(g)
+            f1 = 2 * prec * rec / (prec + rec)
+        best = max(best, f1)
+    return best
+
+
+def _metric_name(fmt: str) -> str:
+    return "f1" if fmt in ("tagging", "span-qa") else "accuracy"
+
+
+def make_compute_metrics(fmt: str, *, label_names=None, dev_examples=None, dev_features=None):
+    """A ``compute_metrics`` for the Trainer: accuracy, seqeval F1 (tagging) or SQuAD F1 (QA), 0-100.
+
+    These select the best checkpoint on the English dev set; the official
+    XTREME-R scoring of the zero-shot evaluation lives in ``helpers.metrics``.
+    """
+
+    def compute(pred) -> dict[str, float]:
+        predictions, labels = pred.predictions, pred.label_ids
+        if fmt == "span-qa":
+            start, end = predictions[0], predictions[1]
+            answers = preprocess.qa_predictions(dev_examples, dev_features, start, end)
+            f1 = [_squad_f1(answers[str(ex["id"])], ex["answers"]["text"]) for ex in dev_examples]
+            return {"f1": 100.0 * float(np.mean(f1))}
+        if isinstance(predictions, tuple):
+            predictions = predictions[0]
+        ids = np.asarray(predictions).argmax(-1)
+        labels = np.asarray(labels)
+        if fmt == "tagging":
+            import warnings
+
+            from seqeval.metrics import f1_score
+
+            gold, guess = [], []
+            for row_pred, row_gold in zip(ids, labels):
+                keep = row_gold != -100
+                gold.append([label_names[i] for i in row_gold[keep]])
+                guess.append([label_names[i] for i in row_pred[keep]])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return {"f1": 100.0 * float(f1_score(gold, guess))}
+        return {"accuracy": 100.0 * float(np.mean(ids == labels))}
+
+    return compute
+
+
+# --------------------------------------------------------------------------- trainer pieces
+def _trainer_classes():
+    from transformers import Trainer, TrainerCallback
+
+    class CountingTrainer(Trainer):
+        """Counts the real (non-pad) tokens and sequences of every training batch."""
+
+        tokens_seen = 0
+        examples_seen = 0
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            mask = inputs.get("attention_mask")
+            if mask is not None:
+                self.tokens_seen += int(mask.sum())
+                self.examples_seen += int(mask.shape[0])
+            return super().training_step(model, inputs, num_items_in_batch)
+
+    class CounterCheckpoint(TrainerCallback):
+        """Saves the token counters and elapsed time beside each checkpoint (for resumes)."""
+
+        def __init__(self, trainer_ref, clock):
+            self.trainer_ref = trainer_ref
+            self.clock = clock
+
+        def on_save(self, args, state, control, **kwargs):
+            trainer = self.trainer_ref()
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}" / "study_counters.json"
+            if state.is_world_process_zero and path.parent.is_dir():
+                runs.atomic_write_json(path, {"tokens": trainer.tokens_seen, "examples": trainer.examples_seen,
+                                              "wall_s": self.clock()})
+
+    return CountingTrainer, CounterCheckpoint
+
+
+def _training_args(recipe: recipes.Recipe, out: Path, *, metric: str | None, label_names=None, group=True):
+    import torch
+    from transformers import TrainingArguments
+
+    strategy = "epoch" if recipe.eval_every == "epoch" else "steps"
+    steps = recipe.eval_every if strategy == "steps" else None
+    on_gpu = torch.cuda.is_available()
+    kwargs = dict(
+        output_dir=str(out),
+        per_device_train_batch_size=recipe.batch_size,
+        per_device_eval_batch_size=max(recipe.batch_size, 32),
+        gradient_accumulation_steps=recipe.grad_accum,
+        num_train_epochs=float(recipe.epochs),
+        max_steps=recipe.max_steps or -1,
+        learning_rate=recipe.learning_rate,
+        warmup_steps=float(recipe.warmup_ratio),
+        weight_decay=recipe.weight_decay,
+        eval_strategy=strategy if metric else "no",
+        save_strategy=strategy,
+        logging_strategy="no",
+        report_to="none",
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        use_cpu=not on_gpu,
+        bf16=recipe.bf16,
+        optim="adamw_torch_fused" if on_gpu else "adamw_torch",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        save_only_model=False,
+        train_sampling_strategy="group_by_length" if group else "sequential",
+    )
+    if steps:
+        kwargs.update(eval_steps=steps, save_steps=steps)
+    if metric:
+        kwargs.update(load_best_model_at_end=True, metric_for_best_model=metric, greater_is_better=True,
+                      save_total_limit=2)
+    if label_names:
+        kwargs["label_names"] = list(label_names)
+    return TrainingArguments(**kwargs)
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    if not out.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(out))
+
+
+def _resumed_counters(checkpoint: str | None) -> dict:
+    if checkpoint and (Path(checkpoint) / "study_counters.json").exists():
+        return runs.read_json(Path(checkpoint) / "study_counters.json")
+    return {"tokens": 0, "examples": 0, "wall_s": 0.0}
+
+
+def _world_sum(value: int) -> int:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        import torch
+
+        t = torch.tensor([value], dtype=torch.long)
+        dist.all_reduce(t)
+        return int(t.item())
+    return int(value)
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def _quiet(trainer) -> None:
+    """No per-evaluation log lines on stdout (the metrics land in metrics.json)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+
+
+def _freeze_embeddings(model) -> None:
+    model.get_input_embeddings().weight.requires_grad_(False)
+
+
+def _set_seed(seed: int) -> None:
+    from transformers import set_seed
+
+    set_seed(seed)
+
+
+def _step_flops(model, collator, features, n: int) -> tuple[int, int]:
+    """FLOPs and real tokens of one forward+backward on the first ``n`` features."""
+    import torch
+
+    batch = collator([features[i] for i in range(min(n, len(features)))])
+    was_training = model.training
+    model.train()
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    try:
+        flops = costs.count_flops(model, batch)
+    finally:
+        model.train(was_training)
+        model.zero_grad(set_to_none=True)
+    return flops, int(batch["attention_mask"].sum()) if torch.is_tensor(batch.get("attention_mask")) else 0
+
+
+# --------------------------------------------------------------------------- run directories
+def _params_match(run_dir: Path, params: Mapping) -> bool:
+    path = run_dir / "params.json"
+    if not (run_dir / "metrics.json").exists() or not path.exists():
+        return False
+    return runs.read_json(path) == json.loads(json.dumps(params, default=str))
+
+
+def _cached(run_dir: Path, params: dict, phase: str, task: str, arm: str) -> TrainResult | None:
+    if not _params_match(run_dir, params):
+        return None
+    metrics = runs.read_json(run_dir / "metrics.json")
+    cost = runs.read_json(run_dir / "cost.json") if (run_dir / "cost.json").exists() else {}
+    return TrainResult(run_dir, phase, task, arm, metrics.get("dev", {}), metrics.get("best_step"), cost,
+                       cached=True, params=params)
+
+
+def _publish(run_dir: Path, write) -> None:
+    """Build the run directory with ``write(tmp_dir)`` and rename it into place (rank 0 only)."""
+    if _is_main_process():
+        with runs.atomic_directory(run_dir) as tmp:
+            write(tmp)
+    _barrier()
+
+
+def _cleanup_work(work: Path) -> None:
+    if _is_main_process():
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _save_encoder_only(model, out: Path) -> None:
+    """Save the encoder of a task model (no head) as a standalone base model."""
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None) or model.base_model
+    base.save_pretrained(str(out))
+
+
+# --------------------------------------------------------------------------- single-task training
+def _train_single(
+    *,
+    phase: str,
+    task: str,
+    arm: str,
+    lineage: tuple[str | None, str | None],
+    stages: Sequence[tuple[str, str, str | None]],
+    init: str,
+    profile: str,
+    source,
+    seed: int,
+    run_dir: Path | None,
+    recipe: recipes.Recipe | None,
+    encoder_only: bool,
+) -> TrainResult:
+    run_dir = Path(run_dir) if run_dir else runs.lineage_dir(lineage[0], lineage[1], seed)
+    stage_recipes = [
+        dataclasses.replace(recipe or recipes.get_recipe(profile, st[0] if len(stages) > 1 else task, phase), seed=seed)
+        for st in stages
+    ]
+    params = {
+        "phase": phase,
+        "task": task,
+        "arm": arm,
+        "init": str(init),
+        "profile": profile,
+        "source": _source_id(source),
+        "seed": seed,
+        "stages": [list(st) for st in stages],
+        "recipes": [r.as_dict() for r in stage_recipes],
+    }
+    params = json.loads(json.dumps(params, default=str))
+    hit = _cached(run_dir, params, phase, task, arm)
+    if hit:
+        return hit
+
+    work = Path(str(run_dir) + ".work")
+    current_init = str(init)
+    total = {"tokens": 0, "examples": 0, "steps": 0, "wall_s": 0.0, "flops": 0}
+    dev_metrics: dict = {}
+    best_step = None
+    tokenizer = load_tokenizer(init)
+    model = None
+    for k, (stage, stage_recipe) in enumerate(zip(stages, stage_recipes)):
+        data_task = stage[0]
+        spec = _spec(data_task)
+        fmt = spec.format
+        label_names = tuple(spec.labels) if getattr(spec, "labels", None) else None
+        head = preprocess.HEAD_FOR_FORMAT[fmt]
+        stage_dir = work / f"stage{k}-{data_task}"
+        final_dir = stage_dir / "final"
+        if (final_dir / "stage.json").exists():  # a finished stage of a multi-stage run
+            info = runs.read_json(final_dir / "stage.json")
+            for key in total:
+                total[key] += info["cost"][key]
+            dev_metrics, best_step, current_init = info["dev"], info["best_step"], str(final_dir)
+            continue
+        train_ex, dev_ex = _data(source, stage, stage_recipe)
+        r = stage_recipe
+        train_ds = preprocess.encode(fmt, train_ex, tokenizer, r.max_length, train=True,
+                                     label_names=label_names, doc_stride=r.doc_stride)
+        dev_ds = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=True,
+                                   label_names=label_names, doc_stride=r.doc_stride)
+        dev_feats = None
+        if fmt == "span-qa":
+            dev_feats = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=False, doc_stride=r.doc_stride)
+            dev_feats = {"example_id": list(dev_feats["example_id"]), "offset_mapping": list(dev_feats["offset_mapping"])}
+        n_labels = len(label_names) if label_names and head != "multiple-choice" else None
+        _set_seed(r.seed)
+        model = load_model(current_init, head, n_labels)
+        if r.freeze_embeddings:
+            _freeze_embeddings(model)
+        metric = _metric_name(fmt)
+        collator = preprocess.collator_for(fmt, tokenizer)
+        args = _training_args(r, stage_dir / "checkpoints", metric=metric,
+                              label_names=["start_positions", "end_positions"] if fmt == "span-qa" else None)
+        CountingTrainer, CounterCheckpoint = _trainer_classes()
+        checkpoint = _last_checkpoint(stage_dir / "checkpoints")
+        before = _resumed_counters(checkpoint)
+        t0 = time.perf_counter()
+        clock = lambda: before["wall_s"] + time.perf_counter() - t0  # noqa: E731
+        trainer = CountingTrainer(
+            model=model,
+            args=args,
+            data_collator=collator,
+            train_dataset=train_ds,
+            eval_dataset=dev_ds,
+            processing_class=tokenizer,
+            compute_metrics=make_compute_metrics(fmt, label_names=label_names, dev_examples=dev_ex,
+                                                 dev_features=dev_feats),
+        )
+        import weakref
+
+        _quiet(trainer)
+        trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
+        trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
+        trainer.train(resume_from_checkpoint=checkpoint)
+        model = trainer.model
+        dev_metrics = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
+                       if k.removeprefix("eval_") in (metric, "loss")}
+        state = trainer.state
+        best_step = _best_step(state)
+        step_flops, step_tokens = _step_flops(model, collator, train_ds, r.batch_size)
+        tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
+        stage_cost = {
+            "tokens": tokens,
+            "examples": len(train_ex),
+            "steps": int(state.global_step),
+            "wall_s": float(clock()),
+            "flops": costs.scale_flops(step_flops, step_tokens, tokens) if step_tokens else 0,
+        }
+        for key in total:
+            total[key] += stage_cost[key]
+        if k < len(stages) - 1:  # keep this stage's model as the next stage's init
+            if _is_main_process():
+                with runs.atomic_directory(final_dir) as tmp:
+                    model.save_pretrained(str(tmp))
+                    tokenizer.save_pretrained(str(tmp))
+                    runs.atomic_write_json(tmp / "stage.json", {"cost": stage_cost, "dev": dev_metrics,
+                                                                "best_step": best_step})
+            _barrier()
+            current_init = str(final_dir)
+
+    cost_row = costs.training_cost_row(
+        profile=profile, arm=arm, phase=phase, task=task, seed=seed, examples=total["examples"],
+        tokens=total["tokens"], steps=total["steps"], wall_s=total["wall_s"], flops=total["flops"],
+    )
+
+    def write(tmp: Path) -> None:
+        if encoder_only:
+            _save_encoder_only(model, tmp)
+        else:
+            model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        runs.atomic_write_json(tmp / "params.json", params)
+        runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
+        runs.atomic_write_json(tmp / "cost.json", cost_row)
+        runs.atomic_write_json(tmp / "metrics.json", {"dev": dev_metrics, "best_step": best_step,
+                                                      "metric": _metric_name(_spec(stages[-1][0]).format)})
+
+    _publish(run_dir, write)
+    if _is_main_process():
+        costs.record_training_cost(cost_row)
+    _cleanup_work(work)
+    return TrainResult(run_dir, phase, task, arm, dev_metrics, best_step, cost_row, cached=False, params=params)
+
+
+def _best_step(state) -> int | None:
+    if state.best_model_checkpoint:
+        return int(str(state.best_model_checkpoint).rsplit("-", 1)[-1])
+    return int(state.global_step)
+
+
+# --------------------------------------------------------------------------- public API
+def target_stages(task: str, profile: str) -> tuple[tuple[str, str, str | None], ...]:
+    """The (data task, train split, dev split) stages that train ``task`` under ``profile``."""
+    if task in RETRIEVAL:
+        raise StudyError(f"task {task} is a retrieval task and is not trained in this study (the encoder is used "
+                         f"as it is); trainable tasks: {', '.join(TRAINABLE_TARGETS)}")
+    check_choice("target task", task, TRAINABLE_TARGETS)
+    task = SHARED_TARGET.get(task, task)
+    stages = TARGET_DATA[task]
+    if task == "xcopa" and profile not in SIQA_PROFILES:
+        stages = stages[1:]
+    return stages
+
+
+def target_run_dir(arm: str, task: str, seed: int, root: Path | None = None) -> Path:
+    """Where the target model of ``task`` in ``arm`` lives (MLQA shares XQuAD's SQuAD model)."""
+    task = SHARED_TARGET.get(task, task)
+    return runs.lineage_dir(None if arm == "direct" else arm, task, seed, root)
+
+
+def train_target(
+    task: str,
+    arm: str,
+    init: str,
+    *,
+    profile: str,
+    source,
+    seed: int,
+    run_dir: Path | None = None,
+    recipe: recipes.Recipe | None = None,
+) -> TrainResult:
+    """Phase (iii): train ``task``'s English data from ``init`` (a preset, or an intermediate run dir).
+
+    MLQA resolves to XQuAD's model (both train on SQuAD); retrieval tasks are refused.
+    """
+    check_choice("profile", profile, recipes.PROFILES)
+    stages = target_stages(task, profile)
+    task = SHARED_TARGET.get(task, task)
+    if not _is_checkpoint(init):
+        from .models import get_preset
+
+        get_preset(str(init))
+    return _train_single(
+        phase="target", task=task, arm=arm, lineage=(None if arm == "direct" else arm, task), stages=stages,
+        init=init, profile=profile, source=source, seed=seed,
+        run_dir=run_dir or target_run_dir(arm, task, seed), recipe=recipe, encoder_only=False,
+    )
+
+
+def train_intermediate(
+    task: str,
+    *,
+    profile: str,
+    source,
+    seed: int,
+    init: str | None = None,
+    run_dir: Path | None = None,
+    recipe: recipes.Recipe | None = None,
+) -> TrainResult:
+    """Phase (ii): train one English intermediate task; save the encoder (no head) for transfer.
+
+    ``init`` defaults to the profile's model preset.
+    """
+    check_choice("profile", profile, recipes.PROFILES)
+    check_choice("intermediate task", task, [t for t in recipes.INTERMEDIATE if t != "multi"])
+    init = init or _profile_model(profile)
+    return _train_single(
+        phase="intermediate", task=task, arm=task, lineage=(task, None), stages=((task, "train", "dev"),),
+        init=init, profile=profile, source=source, seed=seed, run_dir=run_dir, recipe=recipe, encoder_only=True,
+    )
+
+
+def _profile_model(profile: str) -> str:
+    from .config import get_profile
+
+    return get_profile(profile).model
+
+
+# --------------------------------------------------------------------------- multi-task
+def mixing_weights(sizes: Mapping[str, int], *, temperature: float = 1.0, cap: int | None = None) -> dict[str, float]:
+    """Task sampling probabilities: ``min(n, cap) ** (1 / temperature)``, normalised.
+
+    ``temperature`` 1 with no cap is examples-proportional mixing; a cap keeps
+    a huge task (MNLI, QQP) from drowning the small ones, as in jiant's
+    capped proportional sampling.
+    """
+    if not sizes:
+        raise StudyError("multi-task training needs at least one task")
+    if not temperature > 0:
+        raise StudyError(f"temperature must be positive, got {temperature}")
+    raw = {t: float(min(n, cap) if cap else n) ** (1.0 / temperature) for t, n in sizes.items()}
+    if any(n <= 0 for n in sizes.values()):
+        raise StudyError(f"every task needs training examples; sizes: {dict(sizes)}")
+    total = sum(raw.values())
+    return {t: v / total for t, v in raw.items()}
+
+
+def mixture_schedule(sizes: Mapping[str, int], batch_size: int, steps: int, seed: int, *,
+                     temperature: float = 1.0, cap: int | None = None) -> list[tuple[str, list[int]]]:
+    """A deterministic list of (task, feature indices) batches for ``steps`` steps.
+
+    Each step draws a task from :func:`mixing_weights`, then the next
+    ``batch_size`` features of that task's shuffled order (reshuffled when
+    exhausted).
+    """
+    weights = mixing_weights(sizes, temperature=temperature, cap=cap)
+    rng = np.random.default_rng(seed)
+    names = sorted(weights)
+    probs = np.array([weights[t] for t in names])
+    orders = {t: list(rng.permutation(sizes[t])) for t in names}
+    cursor = {t: 0 for t in names}
+    out = []
+    for _ in range(steps):
+        t = names[int(rng.choice(len(names), p=probs))]
+        idx = []
+        while len(idx) < min(batch_size, sizes[t]):
+            if cursor[t] >= sizes[t]:
+                orders[t] = list(rng.permutation(sizes[t]))
+                cursor[t] = 0
+            idx.append(int(orders[t][cursor[t]]))
+            cursor[t] += 1
+        out.append((t, idx))
+    return out
+
+
+def _multitask_module():
+    import torch
+    from torch import nn
+
+    class MultiTaskModel(nn.Module):
+        """One shared encoder (``AutoModel``), one small head per task."""
+
+        def __init__(self, encoder, heads: Mapping[str, tuple[str, int]]):
+            super().__init__()
+            self.encoder = encoder
+            hidden = encoder.config.hidden_size
+            self.kinds = {t: kind for t, (kind, _) in heads.items()}
+            self.heads = nn.ModuleDict({t: nn.Sequential(nn.Dropout(0.1), nn.Linear(hidden, 1 if kind == "multiple-choice" else (2 if kind == "question-answering" else n)))
+                                        for t, (kind, n) in heads.items()})
+
+        def forward(self, task: str, input_ids, attention_mask, labels=None, start_positions=None,
+                    end_positions=None, token_type_ids=None):
+            kind = self.kinds[task]
+            shape = input_ids.shape
+            if kind == "multiple-choice":
+                input_ids = input_ids.view(-1, shape[-1])
+                attention_mask = attention_mask.view(-1, shape[-1])
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            head = self.heads[task]
+            ce = nn.CrossEntropyLoss(ignore_index=-100)
+            if kind == "sequence-classification":
+                logits = head(hidden[:, 0])
+                loss = ce(logits, labels)
+            elif kind == "multiple-choice":
+                logits = head(hidden[:, 0]).view(shape[0], shape[1])
+                loss = ce(logits, labels)
+            elif kind == "token-classification":
+                logits = head(hidden)
+                loss = ce(logits.view(-1, logits.shape[-1]), labels.view(-1))
+            else:
+                logits = head(hidden)
+                start, end = logits[..., 0], logits[..., 1]
+                loss = (ce(start, start_positions) + ce(end, end_positions)) / 2
+                logits = torch.stack([start, end])
+            return {"loss": loss, "logits": logits}
+
+    return MultiTaskModel
+
+
+class _BatchList:
+    """A map-style dataset whose items are whole pre-drawn batches: (task, features)."""
+
+    def __init__(self, schedule, datasets_by_task):
+        self.schedule = schedule
+        self.data = datasets_by_task
+
+    def __len__(self):
+        return len(self.schedule)
+
+    def __getitem__(self, i):
+        task, idx = self.schedule[i]
+        return {"task": task, "features": [self.data[task][j] for j in idx]}
+
+
+def train_multitask(
+    tasks: Sequence[str],
+    *,
+    profile: str,
+    source,
+    seed: int,
+    temperature: float = 1.0,
+    cap: int | None = 2**14,
+    init: str | None = None,
+    run_dir: Path | None = None,
+    recipe: recipes.Recipe | None = None,
+) -> TrainResult:
+    """Phase (ii), multi-task: one shared encoder over ``tasks``; saves the encoder under ``multi``.
+
+    Batches are drawn per task with probability proportional to
+    ``min(size, cap) ** (1 / temperature)`` (:func:`mixing_weights`); the
+    number of steps is ``epochs x sum(min(size, cap)) / batch``. The dev
+    metric of every task is reported; the final (not best) encoder is kept.
+    """
+    check_choice("profile", profile, recipes.PROFILES)
+    tasks = list(tasks)
+    if len(tasks) < 1 or len(set(tasks)) != len(tasks):
+        raise StudyError(f"multi-task training needs distinct tasks, got {tasks}")
+    for t in tasks:
+        check_choice("intermediate task", t, [x for x in recipes.INTERMEDIATE if x != "multi"])
+    init = init or _profile_model(profile)
+    r = dataclasses.replace(recipe or recipes.get_recipe(profile, "multi", "intermediate"), seed=seed)
+    run_dir = Path(run_dir) if run_dir else runs.lineage_dir("multi", None, seed)
+    params = json.loads(json.dumps({
+        "phase": "intermediate", "task": "multi", "tasks": tasks, "arm": "multi", "init": str(init),
+        "profile": profile, "source": _source_id(source), "seed": seed, "temperature": temperature, "cap": cap,
+        "recipe": r.as_dict(),
+    }, default=str))
+    hit = _cached(run_dir, params, "intermediate", "multi", "multi")
+    if hit:
+        return hit
+
+    tokenizer = load_tokenizer(init)
+    feats, devs, specs, heads = {}, {}, {}, {}
+    for t in tasks:
+        spec = _spec(t)
+        fmt = spec.format
+        labels = tuple(spec.labels) if getattr(spec, "labels", None) else None
+        train_ex, dev_ex = _data(source, (t, "train", "dev"), r)
+        feats[t] = preprocess.encode(fmt, train_ex, tokenizer, r.max_length, train=True, label_names=labels,
+                                     doc_stride=r.doc_stride)
+        devs[t] = (dev_ex, labels)
+        specs[t] = fmt
+        heads[t] = (preprocess.HEAD_FOR_FORMAT[fmt], len(labels) if labels else 0)
+    sizes = {t: len(feats[t]) for t in tasks}
+    steps = max(1, math.ceil(r.epochs * sum(min(n, cap) if cap else n for n in sizes.values()) / r.batch_size))
+    if r.max_steps:
+        steps = min(steps, r.max_steps * r.grad_accum)
+    schedule = mixture_schedule(sizes, r.batch_size, steps, seed, temperature=temperature, cap=cap)
+
+    from transformers import AutoModel
+
+    _set_seed(seed)
+    if _is_checkpoint(init):
+        encoder = AutoModel.from_pretrained(str(init))
+    else:
+        from .models import load_model as preset_model
+
+        encoder = preset_model(str(init), head="base")
+    if r.freeze_embeddings:
+        _freeze_embeddings(encoder)
+    model = _multitask_module()(encoder, heads)
+    collators = {t: preprocess.collator_for(specs[t], tokenizer) for t in tasks}
+
+    def collate(items):
+        (item,) = items
+        batch = collators[item["task"]](item["features"])
+        batch["task"] = item["task"]
+        return batch
+
+    rr = dataclasses.replace(r, batch_size=1, epochs=1, max_steps=None)
+    work = Path(str(run_dir) + ".work")
+    args = _training_args(rr, work / "checkpoints", metric=None, group=False)
+    args.remove_unused_columns = False
+    CountingTrainer, CounterCheckpoint = _trainer_classes()
+    checkpoint = _last_checkpoint(work / "checkpoints")
+    before = _resumed_counters(checkpoint)
+    t0 = time.perf_counter()
+    clock = lambda: before["wall_s"] + time.perf_counter() - t0  # noqa: E731
+    trainer = CountingTrainer(model=model, args=args, data_collator=collate,
+                              train_dataset=_BatchList(schedule, feats))
+    import weakref
+
+    _quiet(trainer)
+    trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
+    trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
+    trainer.train(resume_from_checkpoint=checkpoint)
+    model = trainer.model
+    dev_metrics = {t: _dev_score_multi(model, t, specs[t], devs[t], tokenizer, r) for t in tasks}
+    dev_metrics["mean"] = float(np.mean([dev_metrics[t] for t in tasks]))
+    first = schedule[0]
+    import torch
+
+    batch = collators[first[0]]([feats[first[0]][j] for j in first[1]])
+    step_flops = costs.count_flops(model, {**batch, "task": first[0]})
+    step_tokens = int(batch["attention_mask"].sum())
+    tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
+    cost_row = costs.training_cost_row(
+        profile=profile, arm="multi", phase="intermediate", task="multi", seed=seed,
+        examples=sum(sizes.values()), tokens=tokens, steps=int(trainer.state.global_step), wall_s=clock(),
+        flops=costs.scale_flops(step_flops, step_tokens, tokens),
+    )
+    del torch
+
+    def write(tmp: Path) -> None:
+        model.encoder.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        runs.atomic_write_json(tmp / "params.json", params)
+        runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
+        runs.atomic_write_json(tmp / "cost.json", cost_row)
+        runs.atomic_write_json(tmp / "metrics.json", {"dev": dev_metrics, "best_step": int(trainer.state.global_step),
+                                                      "weights": mixing_weights(sizes, temperature=temperature, cap=cap)})
+
+    _publish(run_dir, write)
+    if _is_main_process():
+        costs.record_training_cost(cost_row)
+    _cleanup_work(work)
+    return TrainResult(run_dir, "intermediate", "multi", "multi", dev_metrics, int(trainer.state.global_step),
+                       cost_row, cached=False, params=params)
+
+
+def _dev_score_multi(model, task, fmt, dev, tokenizer, r) -> float:
+    """Dev metric (0-100) of one task of the multi-task model."""
+    import torch
+    from transformers.trainer_utils import EvalPrediction
+
+    dev_ex, labels = dev
+    feats = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=True, label_names=labels,
+                              doc_stride=r.doc_stride)
+    collator = preprocess.collator_for(fmt, tokenizer)
+    model.eval()
+    preds, golds = [], []
+    with torch.inference_mode():
+        for idx in preprocess.iter_batches(range(len(feats)), 32):
+            batch = collator([feats[i] for i in idx])
+            out = model(task=task, **batch)
+            logits = out["logits"]
+            if fmt == "span-qa":
+                preds.append(logits.float().numpy())
+            else:
+                preds.extend(list(logits.float().numpy()))
+                golds.extend(list(batch["labels"].numpy()))
+    model.train()
+    if fmt == "span-qa":
+        qa = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=False, doc_stride=r.doc_stride)
+        width = max(p.shape[-1] for p in preds)
+        start = np.concatenate([np.pad(p[0], ((0, 0), (0, width - p.shape[-1])), constant_values=-1e4) for p in preds])
+        end = np.concatenate([np.pad(p[1], ((0, 0), (0, width - p.shape[-1])), constant_values=-1e4) for p in preds])
+        compute = make_compute_metrics(fmt, dev_examples=dev_ex, dev_features={
+            "example_id": list(qa["example_id"]), "offset_mapping": list(qa["offset_mapping"])})
+        return compute(EvalPrediction(predictions=(start, end), label_ids=None))["f1"]
+    if fmt == "tagging":
+        width = max(len(p) for p in preds)
+        p = np.stack([np.pad(x, ((0, width - len(x)), (0, 0))) for x in preds])
+        g = np.stack([np.pad(x, (0, width - len(x)), constant_values=-100) for x in golds])
+        return make_compute_metrics(fmt, label_names=labels)(EvalPrediction(predictions=p, label_ids=g))["f1"]
+    return make_compute_metrics(fmt)(EvalPrediction(predictions=np.stack(preds), label_ids=np.array(golds)))["accuracy"]
+
+
+# --------------------------------------------------------------------------- command line
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.training", description=__doc__.split("\n")[0])
+    parser.add_argument("phase", choices=("target", "intermediate", "multi"))
+    parser.add_argument("--task", default="", help="target or intermediate task")
+    parser.add_argument("--tasks", default="", help="comma-separated intermediate tasks (multi)")
+    parser.add_argument("--arm", default="direct")
+    parser.add_argument("--init", default="", help="preset name or intermediate run directory")
+    parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--source", default="", help="source kind (default: the profile's)")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--run-dir", default=None)
+    args = parser.parse_args(argv)
+    from .config import get_profile
+
+    prof = get_profile(args.profile)
+    source = _cli_source(args.source or prof.source, args.data_dir)
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if args.phase == "target":
+        init = args.init or (prof.model if args.arm == "direct" else str(runs.lineage_dir(args.arm, None, args.seed)))
+        result = train_target(args.task, args.arm, init, profile=args.profile, source=source, seed=args.seed,
+                              run_dir=run_dir)
+    elif args.phase == "intermediate":
+        result = train_intermediate(args.task, profile=args.profile, source=source, seed=args.seed,
+                                    init=args.init or None, run_dir=run_dir)
+    else:
+        tasks = [t for t in args.tasks.split(",") if t] or list(prof.intermediates)
+        result = train_multitask(tasks, profile=args.profile, source=source, seed=args.seed,
+                                 init=args.init or None, run_dir=run_dir)
+    if _is_main_process():
+        print(json.dumps({"run_dir": str(result.run_dir), "metrics": result.metrics, "best_step": result.best_step,
+                          "cached": result.cached, "steps": result.cost.get("steps")}))
+    return 0
+
+
+def _cli_source(kind: str, data_dir: str | None):
+    if kind.startswith("json:"):
+        return JsonSource(kind.removeprefix("json:"))
+    from .sources import get_source
+
+    return get_source(kind, data_dir)
+
+
+class JsonSource:
+    """Canonical examples from ``<root>/<task>/<split>-<lang>.json`` (a JSON list); for tests and ad-hoc data."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.name = "json"
+
+    def load_examples(self, task: str, split: str, lang: str = "en") -> list[dict]:
+        path = self.root / task / f"{split}-{lang}.json"
+        if not path.exists():
+            raise StudyError(f"no {split} data for {task} ({lang}) at {path}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
