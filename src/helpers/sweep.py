@@ -257,9 +257,7 @@ def run_job(job: SweepJob) -> dict:
 
 
 # --------------------------------------------------------------------------- submission
-def make_executor(
-    executor: str,
-    folder: Path,
+def executor_parameters(
     *,
     partition: str | None = None,
     gpus_per_node: int = 0,
@@ -267,13 +265,8 @@ def make_executor(
     timeout_min: int = 240,
     max_parallel: int | None = None,
     name: str = "sweep",
-):
-    """A configured ``submitit.AutoExecutor`` for ``executor``."""
-    import submitit
-
-    check_choice("executor", executor, EXECUTORS)
-    cluster = None if executor == "auto" else executor
-    ex = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+) -> dict:
+    """The ``AutoExecutor.update_parameters`` keywords of a sweep (one task per node)."""
     params: dict = {"timeout_min": int(timeout_min), "name": name, "tasks_per_node": 1, "nodes": 1}
     if gpus_per_node:
         params["gpus_per_node"] = int(gpus_per_node)
@@ -283,7 +276,16 @@ def make_executor(
         params["slurm_partition"] = partition
     if max_parallel:
         params["slurm_array_parallelism"] = int(max_parallel)
-    ex.update_parameters(**params)
+    return params
+
+
+def make_executor(executor: str, folder: Path, **options):
+    """A configured ``submitit.AutoExecutor`` for ``executor`` (see :func:`executor_parameters`)."""
+    import submitit
+
+    check_choice("executor", executor, EXECUTORS)
+    ex = submitit.AutoExecutor(folder=str(folder), cluster=None if executor == "auto" else executor)
+    ex.update_parameters(**executor_parameters(**options))
     return ex
 
 
