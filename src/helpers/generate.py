@@ -60,7 +60,7 @@ NAME_LIST = tuple(NAMES)
 Tok = tuple
 
 
-def test_languages(task: str) -> tuple[str, ...]:
+def generated_languages(task: str) -> tuple[str, ...]:
     """XTREME-R's languages of ``task`` that the generator writes."""
     return tuple(l for l in TASKS[task].languages if l in LANGUAGES)
 
@@ -291,7 +291,7 @@ def _write_nli(files: _Files, seed: int, n_train: int, n_dev: int, n_test: int) 
               ("sentence1", "sentence2", "gold_label"))
     files.tsv("xnli/dev-en.tsv", _nli_rows(nli_items(_rng(seed, "xnli", "dev"), n_dev), "en"))
     test = nli_items(_rng(seed, "xnli", "test"), n_test)
-    for lang in test_languages("xnli"):
+    for lang in generated_languages("xnli"):
         files.tsv(f"xnli/test-{lang}.tsv", _nli_rows(test, lang))
     # ANLI+ = ANLI rounds + MNLI + SNLI
     files.tsv("snli/train.tsv", _nli_rows(nli_items(_rng(seed, "snli", "train"), n_train), "en"),
@@ -322,7 +322,7 @@ def _write_multiple_choice(files: _Files, seed: int, n_train: int, n_dev: int, n
     for split, n in (("train", n_train), ("val", n_dev), ("test", n_dev)):
         files.jsonl(f"copa/{split}-en.jsonl", _copa_records(copa_items(_rng(seed, "copa", split), n), "en"))
     test = copa_items(_rng(seed, "xcopa", "test"), n_test)
-    for lang in test_languages("xcopa"):
+    for lang in generated_languages("xcopa"):
         files.jsonl(f"xcopa/test-{lang}.jsonl", _copa_records(test, lang))
     lang_names = lambda opts: [_plain("speaks", CITY_LANGUAGE[o]) for o in opts]  # noqa: E731
     city = lambda c: _plain("lives", c)  # noqa: E731
@@ -388,7 +388,7 @@ def _write_tagging(files: _Files, seed: int, n_train: int, n_dev: int, n_test: i
             _write_tagging_file(files, f"{kind}/{split}-en.tsv",
                                 tagging_items(_rng(seed, kind, split), n, questions), "en", kind)
         test = tagging_items(_rng(seed, kind, "test"), n_test, questions)
-        for lang in test_languages(kind):
+        for lang in generated_languages(kind):
             _write_tagging_file(files, f"{kind}/test-{lang}.tsv", test, lang, kind)
     for split, n in (("train", n_train), ("dev", n_dev)):
         _write_tagging_file(files, f"ccg/{split}.tsv", tagging_items(_rng(seed, "ccg", split), n, False), "en", "ccg")
@@ -433,7 +433,7 @@ def _write_qa(files: _Files, seed: int, n_train: int, n_dev: int, n_test: int) -
                _squad_json(qa_items(_rng(seed, "mlqa", "dev"), n_dev), "en", "mlqa-dev"))
     for task in ("xquad", "mlqa", "tydiqa"):
         test = qa_items(_rng(seed, task, "test"), n_test)
-        for lang in test_languages(task):
+        for lang in generated_languages(task):
             obj = _squad_json(test, lang, f"{task}-test")
             if task == "xquad":
                 files.json(f"xquad/xquad.{lang}.json", obj)
@@ -442,7 +442,7 @@ def _write_qa(files: _Files, seed: int, n_train: int, n_dev: int, n_test: int) -
             else:
                 files.json(f"tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", obj)
     test = qa_items(_rng(seed, "lareqa", "test"), n_test)
-    for lang in test_languages("lareqa"):
+    for lang in generated_languages("lareqa"):
         files.json(f"lareqa/xquad-r/{lang}.json", _squad_json(test, lang, "lareqa", breaks=True))
 
 
@@ -450,7 +450,7 @@ def _write_tatoeba(files: _Files, seed: int, n_test: int) -> None:
     facts = [(n, r, v) for n in NAME_LIST for r in REL_NAMES for v in range(_nvals(r))]
     rng = _rng(seed, "tatoeba", "test")
     chosen = rng.sample(facts, min(n_test, len(facts)))
-    for lang in test_languages("tatoeba"):
+    for lang in generated_languages("tatoeba"):
         x = TATOEBA_ISO3[lang]
         files[f"tatoeba/v1/tatoeba.{x}-eng.{x}"] = "".join(_fact_text(lang, f) + "\n" for f in chosen)
         files[f"tatoeba/v1/tatoeba.{x}-eng.eng"] = "".join(_fact_text("en", f) + "\n" for f in chosen)
@@ -499,7 +499,7 @@ def _write_mewslix(files: _Files, seed: int, n_train: int, n_dev: int, n_test: i
         pairs.append({"contextual_mention": {"context": ctx, "mention": m},
                       "entity": {k: v for k, v in ent.items() if k != "_facts"}})
     files.jsonl("mewslix/wikipedia_pairs-train.jsonl", pairs)
-    for split, langs, n in (("dev", ("en",), n_dev), ("test", test_languages("mewslix"), n_test)):
+    for split, langs, n in (("dev", ("en",), n_dev), ("test", generated_languages("mewslix"), n_test)):
         recs = []
         picks_rng = _rng(seed, "mewslix", split)
         picks = [(picks_rng.choice(ents), picks_rng.random()) for _ in range(n)]
