@@ -134,7 +134,7 @@ class StudyConfig:
         from .tasks import task_languages
 
         if self.source == "embedded":
-            from .generate import test_languages
+            from .generate import generated_languages as test_languages
 
             langs = task_languages(task, test_languages(task))
         elif self.source == "hub":

@@ -1,0 +1,220 @@
+"""The phases of the study, as the chapters call them.
+
+Each function takes the validated :class:`helpers.config.StudyConfig` of a
+chapter and runs (or finds cached) every run that the chapter covers. Phases
+are independent entry points: a later phase trains what an earlier one would
+have produced when it is missing (runs are cached by their lineage directory
+and parameters), so any chapter can be executed on its own, e.g. by nbval or
+a submitit sweep, and a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import runs
+from .config import StudyConfig
+
+#: mean-pooled retrieval inputs are truncated here (Phang et al. used 512 with XLM-R Large)
+RETRIEVAL_MAX_LENGTH = {"smoke": 48, "embedded": 128, "xtreme-dir": 256, "full": 512}
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def _relative_run_dir(path: Path) -> str:
+    """A run directory relative to the runs root (stable across checkouts)."""
+    try:
+        return Path(path).resolve().relative_to(runs.runs_root().resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+# --------------------------------------------------------------------------- phase (ii)
+def intermediate_run(cfg: StudyConfig, arm: str):
+    """The intermediate run of a STILTs arm (trained now if absent); ``direct`` has none."""
+    from . import training
+
+    if arm == "direct":
+        return None
+    source = cfg.data_source()
+    if arm == "multi":
+        return training.train_multitask(list(cfg_intermediates_for_multi(cfg)), profile=cfg.profile,
+                                        source=source, seed=cfg.seed, init=cfg.model)
+    return training.train_intermediate(arm, profile=cfg.profile, source=source, seed=cfg.seed, init=cfg.model)
+
+
+def cfg_intermediates_for_multi(cfg: StudyConfig) -> tuple[str, ...]:
+    """The tasks mixed by the ``multi`` arm: every single-task intermediate of the profile."""
+    from .config import get_profile
+
+    return get_profile(cfg.profile).intermediates
+
+
+def run_intermediate_phase(cfg: StudyConfig) -> pd.DataFrame:
+    """Phase (ii): every intermediate arm of the configuration; one row per run."""
+    rows = []
+    arms = [a for a in cfg.arms if a != "direct"]
+    for i, arm in enumerate(arms, 1):
+        start = time.perf_counter()
+        result = intermediate_run(cfg, arm)
+        state = "cached" if result.cached else f"trained in {time.perf_counter() - start:.1f} s"
+        _log(f"[{i}/{len(arms)}] intermediate {arm}: {state}")
+        rows.append(_result_row(result))
+    return pd.DataFrame(rows)
+
+
+def _result_row(result) -> dict:
+    metrics = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
+    row = {
+        "arm": result.arm,
+        "phase": result.phase,
+        "task": result.task,
+        "run_dir": _relative_run_dir(result.run_dir),
+        "best_step": result.best_step,
+        "steps": result.cost.get("steps"),
+        "examples": result.cost.get("examples"),
+        "tokens": result.cost.get("tokens"),
+    }
+    for key, value in sorted(metrics.items()):
+        row[f"dev {key}"] = round(float(value), 2)
+    return row
+
+
+# --------------------------------------------------------------------------- phase (iii)
+def trainable_targets(cfg: StudyConfig) -> list[str]:
+    """The configuration's target tasks that have a model of their own to train.
+
+    Retrieval tasks are not trained; MLQA shares XQuAD's SQuAD-trained model.
+    """
+    from . import training
+
+    out = []
+    for task in cfg.tasks:
+        if task in training.RETRIEVAL:
+            continue
+        model_task = training.SHARED_TARGET.get(task, task)
+        if model_task not in out:
+            out.append(model_task)
+    return out
+
+
+def target_run(cfg: StudyConfig, arm: str, task: str):
+    """The target-task run of ``arm`` on ``task`` (trained now, with its intermediate, if absent)."""
+    from . import training
+
+    init = cfg.model if arm == "direct" else str(intermediate_run(cfg, arm).run_dir)
+    return training.train_target(task, arm, init, profile=cfg.profile, source=cfg.data_source(), seed=cfg.seed)
+
+
+def run_target_phase(cfg: StudyConfig) -> pd.DataFrame:
+    """Phase (iii): every (arm, trainable target) of the configuration; one row per run."""
+    rows = []
+    jobs = [(arm, task) for arm in cfg.arms for task in trainable_targets(cfg)]
+    for i, (arm, task) in enumerate(jobs, 1):
+        start = time.perf_counter()
+        result = target_run(cfg, arm, task)
+        state = "cached" if result.cached else f"trained in {time.perf_counter() - start:.1f} s"
+        _log(f"[{i}/{len(jobs)}] {arm} -> {task}: {state}")
+        rows.append(_result_row(result))
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- evaluation
+def eval_max_length(cfg: StudyConfig, task: str) -> int:
+    """The maximum input length used to test ``task``: its recipe's, or the retrieval length."""
+    from . import recipes, training
+
+    if task in training.RETRIEVAL:
+        return RETRIEVAL_MAX_LENGTH[cfg.profile]
+    return recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target").max_length
+
+
+def arm_model(cfg: StudyConfig, arm: str, task: str) -> tuple[str, str]:
+    """(what to load, its run directory for the record) for ``arm`` on ``task``.
+
+    Trainable tasks load the fine-tuned target model; retrieval tasks the arm's
+    encoder: the pretrained preset for ``direct``, the intermediate checkpoint
+    for a STILTs arm.
+    """
+    from . import training
+
+    if task in training.RETRIEVAL:
+        if arm == "direct":
+            return cfg.model, f"preset:{cfg.model}"
+        run_dir = intermediate_run(cfg, arm).run_dir
+        return str(run_dir), _relative_run_dir(run_dir)
+    run_dir = target_run(cfg, arm, task).run_dir
+    return str(run_dir), _relative_run_dir(run_dir)
+
+
+def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
+    """Zero-shot evaluation of every arm on every task and language; rows of zero_shot.csv."""
+    from . import evaluation
+
+    all_rows = []
+    jobs = [(arm, task) for arm in cfg.arms for task in cfg.tasks]
+    for i, (arm, task) in enumerate(jobs, 1):
+        start = time.perf_counter()
+        model, run_dir = arm_model(cfg, arm, task)
+        rows = evaluation.evaluate_zero_shot(
+            model, task, list(cfg.test_languages(task)), cfg.data_source(),
+            arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
+            run_dir=run_dir, max_length=eval_max_length(cfg, task), limit=cfg.eval_limit,
+        )
+        evaluation.record_zero_shot(rows)
+        all_rows.extend(rows)
+        _log(f"[{i}/{len(jobs)}] {arm} on {task}: {len(rows)} scores in {time.perf_counter() - start:.1f} s")
+    return pd.DataFrame(all_rows)
+
+
+# --------------------------------------------------------------------------- data chapter
+def size_table(cfg: StudyConfig) -> pd.DataFrame:
+    """Examples per task and language of the configuration, as its chapters use them.
+
+    ``train``/``dev`` are English (capped by the target recipe), ``test`` the
+    per-language count after the profile's ``eval_limit`` (retrieval: queries).
+    """
+    from . import recipes, training
+    from .sources import dataset_sizes
+
+    rows = []
+    source = cfg.data_source()
+    for task in cfg.tasks:
+        langs = cfg.test_languages(task)
+        recipe = None
+        if task not in training.RETRIEVAL:
+            recipe = recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target")
+        for row in dataset_sizes(source, [task], languages=set(langs) | {"en"}):
+            n = row["examples"]
+            if row["split"] == "test" and cfg.eval_limit:
+                n = min(n, cfg.eval_limit)
+            if row["split"] == "train" and recipe and recipe.max_train_examples:
+                n = min(n, recipe.max_train_examples)
+            if row["split"] == "dev" and recipe and recipe.max_dev_examples:
+                n = min(n, recipe.max_dev_examples)
+            if row["split"] == "test" and row["language"] not in langs:
+                continue
+            rows.append({"task": task, "split": row["split"], "language": row["language"], "examples": n})
+    return pd.DataFrame(rows)
+
+
+def baseline_table(cfg: StudyConfig) -> pd.DataFrame:
+    """Trivial baselines on the configuration's test sets (same languages and limits)."""
+    from .baselines import baseline_rows
+
+    rows = []
+    for task in cfg.tasks:
+        rows.extend(baseline_rows(cfg.data_source(), [task], limit=cfg.eval_limit, languages=cfg.test_languages(task)))
+    return pd.DataFrame(rows)
+
+
+def direct_scores(cfg: StudyConfig) -> pd.DataFrame:
+    """Zero-shot scores of the direct arm alone (the data chapter's check against the baselines)."""
+    import dataclasses
+
+    return run_zero_shot_phase(dataclasses.replace(cfg, arms=("direct",)))
