@@ -347,23 +347,30 @@ def _unknown_language(scratch: Path) -> None:
     check_language("xnli", "xx")
 
 
+def _embedded_source() -> None:
+    from .sources import get_source
+
+    get_source("embedded")
+
+
 # --- training hyper-parameters (recipes) -----------------------------------------------------------
 def override_recipe(**changes: object):
-    """The smoke xnli target recipe with ``changes``, through the recipes' override API.
+    """The smoke xnli target recipe with ``changes``, through the public override API.
 
-    ``helpers.recipes.override(recipe, **changes)`` when it exists, else
-    ``dataclasses.replace`` followed by ``Recipe.validate()``.
+    That is ``helpers.training.override_recipe(recipe, ["FIELD=VALUE", ...])``,
+    what ``python -m helpers.training ... --set FIELD=VALUE`` calls; a recipe
+    must refuse a value that cannot train (``Recipe.validate()`` is called too
+    where it exists).
     """
-    import dataclasses
+    import json as _json
 
-    from . import recipes
+    from .recipes import get_recipe
+    from .training import override_recipe as override
 
-    recipe = recipes.get_recipe("smoke", "xnli", "target")
-    if hasattr(recipes, "override"):
-        return recipes.override(recipe, **changes)
+    recipe = override(get_recipe("smoke", "xnli", "target"), [f"{k}={_json.dumps(v)}" for k, v in changes.items()])
     if hasattr(recipe, "validate"):
-        return dataclasses.replace(recipe, **changes).validate()
-    raise Pending("helpers.recipes.override(recipe, **changes) (or Recipe.validate())")
+        recipe.validate()
+    return recipe
 
 
 @case("zero-epochs", "epochs", "0")
@@ -390,18 +397,24 @@ def _negative_lr(scratch: Path) -> None:
     override_recipe(learning_rate=-1e-3)
 
 
+@case("cli-training-negative-learning-rate", "learning_rate", "-1", prepare=_embedded_source)
+def _cli_training_lr(scratch: Path) -> None:
+    """python -m helpers.training target --task xnli --profile smoke --set learning_rate=-1"""
+    cli("helpers.training", "target", "--task", "xnli", "--profile", "smoke", "--set", "learning_rate=-1")
+
+
+@case("cli-training-unknown-recipe-field", "'lr=0.1'", "learning_rate", prepare=_embedded_source)
+def _cli_training_field(scratch: Path) -> None:
+    """python -m helpers.training target --task xnli --profile smoke --set lr=0.1"""
+    cli("helpers.training", "target", "--task", "xnli", "--profile", "smoke", "--set", "lr=0.1")
+
+
 @case("retrieval-task-recipe", "tatoeba", "trainable tasks")
 def _retrieval_recipe(scratch: Path) -> None:
     """recipes.get_recipe('smoke', 'tatoeba', 'target')"""
     from .recipes import get_recipe
 
     get_recipe("smoke", "tatoeba", "target")
-
-
-def _embedded_source() -> None:
-    from .sources import get_source
-
-    get_source("embedded")
 
 
 @case("retrieval-task-training", "tatoeba", "trainable tasks", "xnli", prepare=_embedded_source)
