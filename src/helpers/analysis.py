@@ -202,3 +202,43 @@ def fmt_interval(ratio: float, lo: float, hi: float, digits: int = 3) -> str:
 
 def read_csv_if_exists(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- the answer
+def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFrame:
+    """One row per arm: accuracy, gain, training cost and inference throughput ratio.
+
+    Every column is computed from the results tables: ``zero_shot.csv``
+    (average over languages, tasks, then groups), ``training_cost.csv`` (FLOPs
+    and wall seconds of both phases) and ``inference.csv`` (the interleaved
+    ``arms`` sweep, pooled over tasks; ratio to direct with a bootstrap interval
+    and the TOST verdict at +/-2%).
+    """
+    from .efficiency import pooled_rows, ratio_table
+
+    zero = load_table("zero_shot.csv", profile)
+    zero = zero[zero["seed"] == seed] if not zero.empty else zero
+    groups = group_table(arm_task_table(zero, arms))
+    out = pd.DataFrame(index=list(arms))
+    out["accuracy"] = groups["average"]
+    out["gain vs direct"] = out["accuracy"] - out.loc["direct", "accuracy"]
+    ledger = load_table("training_cost.csv", profile)
+    ledger = ledger[ledger["seed"] == seed]
+    cost = arm_training_cost(ledger, arms)
+    out["training TFLOPs"] = cost["total flops"] / 1e12
+    out["training x direct"] = cost["x direct (flops)"]
+    out["training wall_s"] = cost["total wall_s"]
+    inf = load_table("inference.csv", profile)
+    inf = inf[inf["sweep"] == "arms"] if not inf.empty else inf
+    if not inf.empty:
+        pooled = pooled_rows(inf.to_dict("records"))
+        tps = pd.DataFrame(pooled).groupby("arm")["tokens_per_s"].median()
+        out["tokens/s"] = tps
+        ratios = ratio_table(pooled, by=("sweep",)).set_index("arm")
+        out["ratio vs direct"] = ratios["ratio"]
+        out["ci_lo"] = ratios["ci_lo"]
+        out["ci_hi"] = ratios["ci_hi"]
+        out["verdict"] = ratios["verdict"]
+        out.loc["direct", ["ratio vs direct", "ci_lo", "ci_hi"]] = 1.0
+        out.loc["direct", "verdict"] = "(baseline)"
+    return out
