@@ -53,7 +53,7 @@ INFERENCE_COLUMNS = (
     "sweep", "profile", "arm", "task", "language", "device", "device_name", "dtype",
     "batch", "length", "padding", "layers", "threads", "repetition", "position",
     "tokens", "padded_tokens", "sequences", "batches", "seconds", "tokens_per_s",
-    "sequences_per_s", "words", "characters", "words_per_s", "characters_per_s",
+    "sequences_per_s", "words", "characters", "words_per_s", "characters_per_s", "tokens_per_word", "seed",
 )
 INFERENCE_KEY = (
     "sweep", "profile", "arm", "task", "language", "device", "dtype", "batch", "length",
@@ -285,10 +285,11 @@ def time_entries(
         prepared.append((dict(labels), model, _to_device(batches, device), {
             "tokens": real_tokens(batches),
             "padded_tokens": int(sum(b["input_ids"].numel() for b in batches)),
-            "sequences": int(sum(b["input_ids"].shape[0] for b in batches)),
+            # encoded sequences (a multiple-choice batch [batch, choices, length] holds batch x choices)
+            "sequences": int(sum(b["input_ids"].numel() // b["input_ids"].shape[-1] for b in batches)),
             "batches": len(batches),
             "batch": max(int(b["input_ids"].shape[0]) for b in batches),
-            "length": max(int(b["input_ids"].shape[1]) for b in batches),
+            "length": max(int(b["input_ids"].shape[-1]) for b in batches),
         }))
     for _, model, batches, _ in prepared:
         for _ in range(warmup):
@@ -354,7 +355,6 @@ def latency_percentiles(
 ) -> dict:
     """Per-sentence latency at batch 1 (no padding): p50/p90/p99 and mean in milliseconds."""
     import numpy as np
-    import torch
 
     device = resolve_device(device)
     texts = list(texts)
@@ -365,7 +365,6 @@ def latency_percentiles(
     for batch in singles[: max(warmup, 0)]:
         _timed_pass(model, batch, device)
     ms = np.array([_timed_pass(model, batch, device) * 1000.0 for batch in singles])
-    del torch
     return {
         "p50_ms": float(np.percentile(ms, 50)),
         "p90_ms": float(np.percentile(ms, 90)),

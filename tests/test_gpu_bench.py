@@ -1,0 +1,56 @@
+"""scripts/gpu_bench.py: its CPU code path on tiny shapes, and its fail-fast without a GPU."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers.runs import read_table
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_bench.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("gpu_bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: the fail-fast path cannot be checked")
+def test_fails_fast_with_one_line_without_a_gpu(capsys):
+    gpu_bench = load_script()
+    with pytest.raises(SystemExit) as stop:
+        gpu_bench.main([])
+    assert "no CUDA GPU" in str(stop.value) and "--device cpu --quick" in str(stop.value)
+    assert "\n" not in str(stop.value)
+
+
+@pytest.mark.slow
+def test_cpu_quick_path_writes_the_table(tmp_path, capsys, isolated_results):
+    gpu_bench = load_script()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = tmp_path / "inference_gpu.csv"
+        assert gpu_bench.main(["--device", "cpu", "--quick", "--out", str(out)]) == 0
+    finally:
+        torch.set_num_threads(before)
+    text = capsys.readouterr().out
+    assert "== versions: python" in text and "torch" in text
+    rows = read_table(out)
+    sweeps = {r["sweep"] for r in rows}
+    assert sweeps == {"gpu_grid", "gpu_real", "gpu_early_exit"}
+    grid = [r for r in rows if r["sweep"] == "gpu_grid"]
+    # 2 tiny models x 2 batch sizes x 2 lengths x 2 repetitions
+    assert len(grid) == 16 and {r["arm"] for r in grid} == {"tiny-a", "tiny-b"}
+    for r in grid:
+        assert int(r["tokens"]) == int(r["padded_tokens"])  # synthetic: every position real
+        assert float(r["flops_per_token"]) > 0 and r["device_name"].startswith("cpu")
+        assert r["fraction_of_datasheet_peak"] == ""  # no datasheet figure for a CPU
+    real = [r for r in rows if r["sweep"] == "gpu_real"]
+    assert all(float(r["p50_ms"]) > 0 and r["peak_memory_mb"] != "" for r in real)
+    assert {r["arm"] for r in rows if r["sweep"] == "gpu_early_exit"} == {"tiny-a:layers=1", "tiny-a:layers=2"}
