@@ -925,6 +925,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--run-dir", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a recipe field, e.g. --set max_steps=8 --set eval_every=2")
     args = parser.parse_args(argv)
     from .config import get_profile
 
@@ -932,20 +934,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = _cli_source(args.source or prof.source, args.data_dir)
     run_dir = Path(args.run_dir) if args.run_dir else None
     if args.phase == "target":
+        stages = target_stages(args.task, args.profile)
+        base = recipes.get_recipe(args.profile, stages[-1][0] if len(stages) > 1 else args.task, "target")
+    else:
+        base = recipes.get_recipe(args.profile, "multi" if args.phase == "multi" else args.task, "intermediate")
+    recipe = override_recipe(base, args.set) if args.set else None
+    if args.phase == "target":
         init = args.init or (prof.model if args.arm == "direct" else str(runs.lineage_dir(args.arm, None, args.seed)))
         result = train_target(args.task, args.arm, init, profile=args.profile, source=source, seed=args.seed,
-                              run_dir=run_dir)
+                              run_dir=run_dir, recipe=recipe)
     elif args.phase == "intermediate":
         result = train_intermediate(args.task, profile=args.profile, source=source, seed=args.seed,
-                                    init=args.init or None, run_dir=run_dir)
+                                    init=args.init or None, run_dir=run_dir, recipe=recipe)
     else:
         tasks = [t for t in args.tasks.split(",") if t] or list(prof.intermediates)
         result = train_multitask(tasks, profile=args.profile, source=source, seed=args.seed,
-                                 init=args.init or None, run_dir=run_dir)
+                                 init=args.init or None, run_dir=run_dir, recipe=recipe)
     if _is_main_process():
         print(json.dumps({"run_dir": str(result.run_dir), "metrics": result.metrics, "best_step": result.best_step,
-                          "cached": result.cached, "steps": result.cost.get("steps")}))
+                          "cached": result.cached, "steps": result.cost.get("steps"),
+                          "tokens": result.cost.get("tokens"), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}))
     return 0
+
+
+def override_recipe(recipe: recipes.Recipe, assignments: Sequence[str]) -> recipes.Recipe:
+    """``recipe`` with ``FIELD=VALUE`` overrides (values parsed as JSON, else kept as text)."""
+    fields = {f.name for f in dataclasses.fields(recipe)}
+    changes = {}
+    for item in assignments:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in fields:
+            raise StudyError(f"bad recipe override {item!r}; use FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
+        try:
+            changes[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[name] = raw
+    return dataclasses.replace(recipe, **changes)
 
 
 def _cli_source(kind: str, data_dir: str | None):

@@ -1,0 +1,63 @@
+"""Recipes per profile, task and phase: the published numbers are pinned."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from helpers.errors import StudyError
+from helpers.recipes import Recipe, get_recipe
+
+
+def test_full_target_recipes_match_xtreme_r_scripts():
+    xnli = get_recipe("full", "xnli", "target")
+    assert (xnli.learning_rate, xnli.effective_batch, xnli.epochs, xnli.max_length) == (3e-5, 32, 5, 128)
+    assert get_recipe("full", "xcopa", "target") == xnli
+    qa = get_recipe("full", "xquad", "target")
+    assert (qa.learning_rate, qa.batch_size, qa.grad_accum, qa.epochs, qa.max_length, qa.doc_stride) == (3e-5, 8, 4, 3, 384, 128)
+    pos = get_recipe("full", "udpos", "target")
+    assert (pos.learning_rate, pos.effective_batch, pos.epochs, pos.max_length) == (2e-5, 32, 10, 128)
+    assert "XTREME-R" in pos.reference and "838c13b69daa" in pos.reference
+    assert not xnli.freeze_embeddings and not xnli.max_train_examples
+
+
+def test_full_intermediate_recipes_follow_jiant():
+    mnli = get_recipe("full", "mnli", "intermediate")
+    assert (mnli.learning_rate, mnli.batch_size, mnli.grad_accum, mnli.max_length) == (1e-5, 4, 8, 256)
+    squad = get_recipe("full", "squad", "intermediate")
+    assert (squad.grad_accum, squad.max_length) == (4, 384)
+    assert "jiant" in squad.reference
+    assert get_recipe("full", "multi", "intermediate").patience == 30
+
+
+def test_embedded_is_small_and_frozen():
+    for task, phase in (("xnli", "target"), ("panx", "target"), ("mnli", "intermediate"), ("hellaswag", "intermediate")):
+        r = get_recipe("embedded", task, phase)
+        assert r.freeze_embeddings and r.max_train_examples == 128 and r.max_length == 64 and r.batch_size == 16
+    qa = get_recipe("embedded", "xquad", "target")
+    assert (qa.max_length, qa.doc_stride) == (128, 64)
+    assert get_recipe("smoke", "xnli", "target").max_steps == 3
+
+
+def test_recipe_is_frozen_and_xtreme_dir_reuses_full():
+    r = get_recipe("xtreme-dir", "panx", "target")
+    assert dataclasses.replace(r, reference="") == dataclasses.replace(get_recipe("full", "panx", "target"), reference="")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.learning_rate = 1.0  # type: ignore[misc]
+    assert isinstance(r, Recipe)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("tiny", "xnli", "target"), "valid profiles: smoke, embedded, xtreme-dir, full"),
+        (("full", "xnli", "pretrain"), "valid phases: intermediate, target"),
+        (("full", "tatoeba", "target"), "tatoeba has no training data"),
+        (("full", "bogus", "target"), "unknown task 'bogus'; trainable tasks"),
+        (("full", "xnli", "intermediate"), "not trained in the intermediate phase"),
+    ],
+)
+def test_bad_requests(args, message):
+    with pytest.raises(StudyError, match=message):
+        get_recipe(*args)

@@ -1,0 +1,188 @@
+"""Training on a tiny XLM-R-shaped encoder: complete run dirs, caching, determinism,
+STILTs transfer, multi-task mixing, resume after SIGKILL, 2-process CPU training."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "training"
+sys.path.insert(0, str(FIXTURES))
+
+import tiny  # noqa: E402
+
+from helpers import costs, recipes, training  # noqa: E402
+from helpers.errors import StudyError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+# A few more steps than the smoke recipe so that something is learnt and checkpoints exist.
+RECIPE = dataclasses.replace(recipes.get_recipe("smoke", "xnli", "target"), max_steps=None, epochs=2, eval_every=3)
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory) -> str:
+    return tiny.write_pretrained(tmp_path_factory.mktemp("pre") / "tiny")
+
+
+def _weights(run_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(run_dir / "model.safetensors"))
+
+
+def test_target_run_is_complete_cached_and_deterministic(pretrained, isolated_results):
+    src = tiny.FakeSource()
+    a = training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE)
+    assert a.run_dir == isolated_results / "runs" / "direct___xnli" / "seed1"
+    names = sorted(p.name for p in a.run_dir.iterdir())
+    for required in ("model.safetensors", "config.json", "tokenizer.json", "params.json", "versions.json",
+                     "metrics.json", "cost.json"):
+        assert required in names
+    assert not any(n.endswith((".bin", ".pt", ".pth")) or n.startswith(("checkpoint", "optimizer")) for n in names)
+    assert not Path(str(a.run_dir) + ".work").exists()  # checkpoints deleted after success
+    assert a.best_step in (3, 6) and a.cost["steps"] == 6 and a.cost["examples"] == 12
+    assert a.cost["tokens"] > 0 and a.cost["flops"] > 0
+    assert set(a.metrics) == {"accuracy", "loss"}
+    params = json.loads((a.run_dir / "params.json").read_text())
+    assert params["recipes"][0]["learning_rate"] == RECIPE.learning_rate and params["init"] == pretrained
+    (row,) = costs.read_training_cost()
+    assert (row["profile"], row["arm"], row["phase"], row["task"], row["seed"]) == ("smoke", "direct", "target", "xnli", "1")
+
+    cached = training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE)
+    assert cached.cached and cached.metrics == a.metrics and cached.best_step == a.best_step
+
+    # the same run elsewhere gives the same metrics and bit-identical weights (CPU determinism)
+    b = training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE,
+                              run_dir=isolated_results / "again")
+    assert not b.cached and b.metrics == a.metrics
+    wa, wb = _weights(a.run_dir), _weights(b.run_dir)
+    assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
+
+
+def test_stilts_transfer_keeps_the_encoder_and_adds_a_new_head(pretrained, isolated_results):
+    src = tiny.FakeSource()
+    inter = training.train_intermediate("mnli", profile="smoke", source=src, seed=1, init=pretrained, recipe=RECIPE)
+    assert inter.run_dir == isolated_results / "runs" / "mnli" / "seed1"
+    enc = _weights(inter.run_dir)
+    assert not any("classifier" in k for k in enc)  # the encoder only
+    assert any(k.endswith("word_embeddings.weight") for k in enc)
+    model = training.load_model(inter.run_dir, "token-classification", 7)
+    state = model.state_dict()
+    key = next(k for k in enc if k.endswith("encoder.layer.0.attention.self.query.weight"))
+    assert (state["roberta." + key.removeprefix("roberta.")] == enc[key]).all()
+    out = training.train_target("panx", "mnli", str(inter.run_dir), profile="smoke", source=src, seed=1, recipe=RECIPE)
+    assert out.run_dir == isolated_results / "runs" / "mnli___panx" / "seed1"
+    assert set(out.metrics) == {"f1", "loss"}
+
+
+def test_mlqa_shares_the_squad_model_and_retrieval_is_refused(pretrained, isolated_results):
+    assert training.target_run_dir("mnli", "mlqa", 2) == training.target_run_dir("mnli", "xquad", 2)
+    assert training.target_stages("xcopa", "embedded") == (("copa", "train", "dev"),)
+    assert training.target_stages("xcopa", "full")[0][0] == "siqa"
+    for task in ("tatoeba", "lareqa", "mewslix"):
+        with pytest.raises(StudyError, match="retrieval task and is not trained.*xnli, xcopa, udpos, panx, xquad, tydiqa, mlqa"):
+            training.train_target(task, "direct", pretrained, profile="smoke", source=tiny.FakeSource(), seed=1)
+    with pytest.raises(StudyError, match="valid profiles"):
+        training.train_target("xnli", "direct", pretrained, profile="huge", source=tiny.FakeSource(), seed=1)
+    assert not (isolated_results / "runs").exists()  # refused before any compute
+
+
+def test_mixing_weights_and_schedule():
+    w = training.mixing_weights({"mnli": 1000, "squad": 100, "copa": 10}, cap=100)
+    assert w == pytest.approx({"mnli": 100 / 210, "squad": 100 / 210, "copa": 10 / 210})
+    w2 = training.mixing_weights({"a": 400, "b": 100}, temperature=2.0)
+    assert w2 == pytest.approx({"a": 20 / 30, "b": 10 / 30})
+    s1 = training.mixture_schedule({"a": 5, "b": 3}, 2, 10, seed=3)
+    assert s1 == training.mixture_schedule({"a": 5, "b": 3}, 2, 10, seed=3)
+    assert all(len(idx) == 2 and all(0 <= i < {"a": 5, "b": 3}[t] for i in idx) for t, idx in s1)
+    assert {t for t, _ in s1} == {"a", "b"}
+    with pytest.raises(StudyError, match="temperature must be positive"):
+        training.mixing_weights({"a": 1}, temperature=0)
+
+
+def test_multitask_saves_a_shared_encoder(pretrained, isolated_results):
+    src = tiny.FakeSource()
+    res = training.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
+                                   init=pretrained, recipe=RECIPE)
+    assert res.run_dir == isolated_results / "runs" / "multi" / "seed1"
+    assert set(res.metrics) == {"mnli", "squad", "hellaswag", "mean"}
+    assert res.cost["steps"] == 18  # 2 epochs x 36 examples / batch 4
+    assert not any("heads" in k for k in _weights(res.run_dir))
+    cached = training.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
+                                      init=pretrained, recipe=RECIPE)
+    assert cached.cached and cached.metrics == res.metrics
+
+
+def _cli(tmp: Path, pretrained: str, run_dir: Path, *prefix: str) -> list[str]:
+    data = tiny.FakeSource().write_json(tmp / "data", ["xnli"])
+    return [*prefix, "target", "--task", "xnli", "--arm", "direct", "--init", pretrained, "--profile", "smoke",
+            "--source", f"json:{data}", "--seed", "1", "--run-dir", str(run_dir),
+            "--set", "max_steps=8", "--set", "eval_every=2", "--set", "epochs=3"]
+
+
+def _env(tmp: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1", STUDY_RESULTS_DIR=str(tmp / "results"),
+               STUDY_RUNS_DIR=str(tmp / "runs"), TOKENIZERS_PARALLELISM="false")
+    return env
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_metrics(pretrained, tmp_path):
+    python = [sys.executable, "-m", "helpers.training"]
+    whole = subprocess.run(_cli(tmp_path, pretrained, tmp_path / "whole", *python), env=_env(tmp_path),
+                           capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    expected = json.loads(whole.stdout.strip().splitlines()[-1])
+
+    run_dir = tmp_path / "killed"
+    checkpoints = Path(str(run_dir) + ".work") / "stage0-xnli" / "checkpoints"
+    proc = subprocess.Popen(_cli(tmp_path, pretrained, run_dir, *python), env=_env(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (checkpoints / "checkpoint-4" / "trainer_state.json").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (checkpoints / "checkpoint-4").exists() and not run_dir.exists()  # killed mid-run: no run dir
+    resumed = subprocess.run(_cli(tmp_path, pretrained, run_dir, *python), env=_env(tmp_path),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    got = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert got["metrics"] == expected["metrics"] and got["best_step"] == expected["best_step"] and got["steps"] == 8
+    wa, wb = _weights(tmp_path / "whole"), _weights(run_dir)
+    assert all((wa[k] == wb[k]).all() for k in wa)
+    assert not checkpoints.parent.parent.exists()
+
+
+@pytest.mark.slow
+def test_accelerate_two_cpu_processes(pretrained, tmp_path):
+    # accelerate 1.15's `launch --cpu --num_processes 2` starts ONE process (multi-CPU needs an mpirun
+    # hostfile); `--multi_gpu` starts two via torchrun, and on a machine without CUDA the Trainer
+    # (use_cpu=True) joins them over gloo.
+    cmd = _cli(tmp_path, pretrained, tmp_path / "ddp", str(REPO / ".venv" / "bin" / "accelerate"), "launch",
+               "--num_processes", "2", "--multi_gpu", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", "-m", "helpers.training")
+    done = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    assert result["world_size"] == 2 and result["steps"] == 8  # max_steps wins over epochs
+    assert 0 <= result["metrics"]["accuracy"] <= 100
+    assert (tmp_path / "ddp" / "model.safetensors").exists()
+    table = (tmp_path / "results" / "training_cost.csv").read_text().splitlines()
+    assert len(table) == 2  # one row, written once by rank 0
+
+
+def test_cli_refuses_bad_input(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "helpers.training", "target", "--task", "tatoeba", "--profile",
+                           "smoke", "--source", f"json:{tmp_path}"], env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: task tatoeba is a retrieval task")
