@@ -61,3 +61,30 @@ def test_recipe_is_frozen_and_xtreme_dir_reuses_full():
 def test_bad_requests(args, message):
     with pytest.raises(StudyError, match=message):
         get_recipe(*args)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("epochs", 0, "epochs must be a positive number, got 0"),
+        ("max_steps", -5, "max_steps must be a positive integer, got -5"),
+        ("batch_size", 0, "batch_size must be a positive integer, got 0"),
+        ("learning_rate", -1e-3, "learning_rate must be a positive number, got -0.001"),
+        ("warmup_ratio", 1.0, r"warmup_ratio must be a number in \[0, 1\)"),
+        ("eval_every", "often", "eval_every must be 'epoch' or a positive number of steps"),
+    ],
+)
+def test_recipes_refuse_values_that_cannot_train(field, value, message):
+    with pytest.raises(StudyError, match=message):
+        dataclasses.replace(get_recipe("smoke", "xnli", "target"), **{field: value})
+
+
+def test_cli_override_is_validated():
+    from helpers.training import override_recipe
+
+    r = override_recipe(get_recipe("smoke", "xnli", "target"), ["max_steps=8", "eval_every=2"])
+    assert (r.max_steps, r.eval_every) == (8, 2)
+    with pytest.raises(StudyError, match="learning_rate must be a positive number, got -1"):
+        override_recipe(r, ["learning_rate=-1"])
+    with pytest.raises(StudyError, match="bad recipe override 'lr=0.1'.*learning_rate"):
+        override_recipe(r, ["lr=0.1"])

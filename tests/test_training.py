@@ -186,3 +186,11 @@ def test_cli_refuses_bad_input(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: task tatoeba is a retrieval task")
+
+
+def test_corrupt_checkpoint_is_one_clear_line(tmp_path):
+    run = Path(tiny.write_pretrained(tmp_path / "direct___xnli"))
+    weights = run / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(StudyError, match=r"cannot load the checkpoint .*direct___xnli/model\.safetensors"):
+        training.load_model(run, "sequence-classification", 3)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .errors import StudyError, check_choice
+from .errors import StudyError, check_choice, check_positive
 
 PROFILES = ("smoke", "embedded", "xtreme-dir", "full")
 PHASES = ("intermediate", "target")
@@ -79,6 +79,33 @@ class Recipe:
     max_steps: int | None = None  # cap on optimizer steps (smoke)
     patience: int | None = None  # evaluations without improvement before stopping
     reference: str = ""  # where the numbers come from
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse values that cannot train, with one line naming the field and the value."""
+        check_positive("learning_rate", self.learning_rate)
+        for name in ("batch_size", "grad_accum", "max_length", "doc_stride"):
+            check_positive(name, getattr(self, name), integer=True)
+        check_positive("epochs", self.epochs)
+        for name in ("max_train_examples", "max_dev_examples", "max_steps", "patience"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name), integer=True)
+        if isinstance(self.warmup_ratio, bool) or not isinstance(self.warmup_ratio, (int, float)) \
+                or not 0 <= self.warmup_ratio < 1:
+            raise StudyError(f"warmup_ratio must be a number in [0, 1), got {self.warmup_ratio!r}")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) \
+                or self.weight_decay < 0:
+            raise StudyError(f"weight_decay must be a non-negative number, got {self.weight_decay!r}")
+        if self.eval_every != "epoch":
+            if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every <= 0:
+                raise StudyError(f"eval_every must be 'epoch' or a positive number of steps, got {self.eval_every!r}")
+        for name in ("freeze_embeddings", "bf16"):
+            if not isinstance(getattr(self, name), bool):
+                raise StudyError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise StudyError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     @property
     def effective_batch(self) -> int:

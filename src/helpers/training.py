@@ -136,7 +136,13 @@ def load_model(init: str | os.PathLike, head: str, num_labels: int | None = None
 
         cls = getattr(transformers, HEAD_CLASSES[head])
         kwargs = {"num_labels": num_labels} if num_labels else {}
-        return cls.from_pretrained(str(init), **kwargs)
+        try:
+            return cls.from_pretrained(str(init), **kwargs)
+        except Exception as exc:  # a truncated or corrupt checkpoint: one clear line
+            weights = Path(init) / "model.safetensors"
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise StudyError(f"cannot load the checkpoint {weights} ({type(exc).__name__}: {first}); "
+                             f"delete {init} and rerun the training that wrote it") from None
     from .models import load_model as preset_model
 
     return preset_model(str(init), head=head, num_labels=num_labels)
