@@ -20,6 +20,15 @@ def realdata_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+@pytest.fixture(autouse=True)
+def _private_outputs(tmp_path_factory, monkeypatch):
+    """Unit tests never write into the project's results/ or runs/ (nor nbval's scratch copy)."""
+    base = tmp_path_factory.getbasetemp() / "study-outputs"
+    monkeypatch.setenv("STUDY_RESULTS_DIR", str(base / "results"))
+    monkeypatch.setenv("STUDY_RUNS_DIR", str(base / "runs"))
+    monkeypatch.setenv("STUDY_BOOK_DIR", str(base / "book"))
+
+
 @pytest.fixture
 def realdata() -> Path:
     path = realdata_dir()

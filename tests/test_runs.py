@@ -126,3 +126,8 @@ def test_library_versions_names_torch():
     versions = runs.library_versions()
     assert versions["torch"].startswith("2.13.0")
     assert set(versions) >= {"python", "transformers", "tokenizers"}
+
+
+def test_atomic_files_get_the_usual_mode(tmp_path):
+    path = runs.atomic_write_text(tmp_path / "t.txt", "x")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~runs._UMASK
