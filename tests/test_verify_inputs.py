@@ -119,15 +119,7 @@ def test_the_suite_covers_the_required_cases():
 
 
 #: Cases known not to be clear errors yet, with what must change (strict: a fix makes this fail).
-_NO_RECIPE_CHECK = "helpers.recipes.Recipe accepts values that cannot train (needs validation in __post_init__)"
-KNOWN_GAPS = {
-    "corrupted-checkpoint": "helpers.training.load_model lets safetensors' SafetensorError through",
-    "zero-epochs": _NO_RECIPE_CHECK,
-    "negative-max-steps": _NO_RECIPE_CHECK,
-    "zero-batch-size": _NO_RECIPE_CHECK,
-    "negative-learning-rate": _NO_RECIPE_CHECK,
-    "cli-training-negative-learning-rate": _NO_RECIPE_CHECK,
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
