@@ -383,7 +383,10 @@ def embed(
     """L2-normalised mean-pooled ``hidden_states[layer]`` of ``texts`` (float32, ``[n, hidden]``).
 
     ``hidden_states[0]`` is the embedding output, ``hidden_states[i]`` the
-    output of transformer layer ``i`` (1..``num_hidden_layers``). Pooling
+    output of transformer layer ``i`` (1..``num_hidden_layers``). The whole
+    encoder runs: cutting ``encoder.layer`` for an early exit is unsafe in
+    transformers 5, whose hidden-state hooks are installed on the first call
+    and then index the wrong layers on later full calls. Pooling
     averages over real tokens (attention mask), special tokens included, as
     XTREME's mean-pooling does. ``prefix`` is prepended to every text (e5's
     ``"query: "``). A model with a task head is pooled through its encoder.
