@@ -76,7 +76,9 @@ def test_bad_inputs_are_one_line_errors(tok):
     with pytest.raises(StudyError, match="tagging needs label_names"):
         encode("tagging", [{"id": "t", "tokens": ["a"], "tags": ["O"]}], tok, 8, train=True)
     with pytest.raises(StudyError, match="doc_stride"):
-        encode("span-qa", QA, tok, 16, train=True, doc_stride=8)
+        encode("span-qa", QA, tok, 16, train=True, doc_stride=11)  # 16 - 1 question token - 4 specials
+    assert len(encode("span-qa", QA, tok, 16, train=True, doc_stride=10)) > 1
+    assert len(encode("span-qa", QA, tok, 128, train=True, doc_stride=64)) == 1  # the embedded recipe's window
 
 
 def test_multiple_choice_shape_and_collation(tok):

@@ -34,7 +34,8 @@ def test_full_intermediate_recipes_follow_jiant():
 def test_embedded_is_small_and_frozen():
     for task, phase in (("xnli", "target"), ("panx", "target"), ("mnli", "intermediate"), ("hellaswag", "intermediate")):
         r = get_recipe("embedded", task, phase)
-        assert r.freeze_embeddings and r.max_train_examples == 128 and r.max_length == 64 and r.batch_size == 16
+        assert r.freeze_embeddings and r.max_train_examples == 64 and r.max_length == 64 and r.batch_size == 16
+        assert r.epochs == 2 and not r.bf16  # bf16 autocast is slower on this AVX2-only CPU
     qa = get_recipe("embedded", "xquad", "target")
     assert (qa.max_length, qa.doc_stride) == (128, 64)
     assert get_recipe("smoke", "xnli", "target").max_steps == 3

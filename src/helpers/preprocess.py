@@ -73,8 +73,10 @@ def encode(
     check_positive("max_length", max_length, integer=True)
     if fmt == "span-qa":
         check_positive("doc_stride", doc_stride, integer=True)
-        if doc_stride >= max_length // 2:
-            raise StudyError(f"doc_stride ({doc_stride}) must be less than half of max_length ({max_length})")
+        room = max_length - _max_query_tokens(max_length) - 4  # context tokens left beside the longest question
+        if doc_stride >= room:
+            raise StudyError(f"doc_stride ({doc_stride}) must be less than the {room} context tokens that "
+                             f"max_length {max_length} leaves beside a question")
     examples = list(examples)
     if fmt == "tagging" and label_names is None:
         raise StudyError("tagging needs label_names (the task's tag set) to turn tags into ints")
@@ -196,9 +198,14 @@ def _clip_questions(questions: list[str], tokenizer, max_query_tokens: int) -> l
     return out
 
 
+def _max_query_tokens(max_length: int) -> int:
+    """Questions are cut to this many sub-words (64 as in SQuAD's recipe; less in short windows)."""
+    return max(1, min(64, max_length // 2 - 8))
+
+
 def _qa_windows(examples, tokenizer, max_length, doc_stride):
-    # Window budget: <s> q </s></s> c </s> -> 4 specials for XLM-R; leave room for 8 to be safe.
-    max_query = max(1, min(64, max_length // 2 - 8))
+    # Window: <s> question </s></s> context </s> (4 specials for XLM-R).
+    max_query = _max_query_tokens(max_length)
     questions = _clip_questions([str(ex["question"]).lstrip() for ex in examples], tokenizer, max_query)
     contexts = [str(ex["context"]) for ex in examples]
     enc = tokenizer(

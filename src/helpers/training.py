@@ -817,7 +817,7 @@ def train_multitask(
     else:
         from .models import load_model as preset_model
 
-        encoder = preset_model(str(init), head="base")
+        encoder = preset_model(str(init), head="encoder")
     if r.freeze_embeddings:
         _freeze_embeddings(encoder)
     model = _multitask_module()(encoder, heads)
