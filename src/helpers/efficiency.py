@@ -72,9 +72,7 @@ def task_inputs(cfg: StudyConfig, task: str, tokenizer, *, examples: int = 64, b
     items = []
     for lang in langs:
         items += load_examples(task, "test", lang, source, limit=per_lang)
-    from . import recipes, training
-
-    stride = recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target").doc_stride
+    stride = pipeline.eval_doc_stride(cfg, task)
     features = encode(spec.format, items, tokenizer, max_length, train=False,
                       label_names=spec.labels, doc_stride=stride)
     rows = [{k: f[k] for k in MODEL_INPUTS if k in f} for f in features]
@@ -159,7 +157,7 @@ def compression_scores(cfg: StudyConfig, tasks: Sequence[str], dtypes: Sequence[
                     model, task, list(cfg.test_languages(task)), cfg.data_source(), arm=arm,
                     intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
                     run_dir=run_dir, max_length=pipeline.eval_max_length(cfg, task), limit=limit,
-                    tokenizer=tokenizer)
+                    tokenizer=tokenizer, doc_stride=pipeline.eval_doc_stride(cfg, task))
                 values = [r["value"] for r in scores if r["metric"] == metric]
                 rows.append({"task": task, "arm": arm, "dtype": dt, "metric": metric,
                              "value": sum(values) / len(values)})

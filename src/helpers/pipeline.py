@@ -134,6 +134,15 @@ def eval_max_length(cfg: StudyConfig, task: str) -> int:
     return recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target").max_length
 
 
+def eval_doc_stride(cfg: StudyConfig, task: str) -> int:
+    """The doc stride of ``task``'s QA windows in evaluation: its recipe's (128 for non-QA tasks)."""
+    from . import recipes, training
+
+    if task in training.RETRIEVAL:
+        return 128
+    return recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target").doc_stride
+
+
 def arm_model(cfg: StudyConfig, arm: str, task: str) -> tuple[str, str]:
     """(what to load, its run directory for the record) for ``arm`` on ``task``.
 
@@ -165,6 +174,7 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
             model, task, list(cfg.test_languages(task)), cfg.data_source(),
             arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
             run_dir=run_dir, max_length=eval_max_length(cfg, task), limit=cfg.eval_limit,
+            doc_stride=eval_doc_stride(cfg, task),
         )
         evaluation.record_zero_shot(rows)
         all_rows.extend(rows)
