@@ -299,7 +299,13 @@ def main(argv=None) -> int:
 
     hf_logging.disable_progress_bar()
     langs = [x.strip() for x in args.languages.split(",") if x.strip()] or None
-    report = verify(args.tatoeba_dir, langs, sample=args.sample, batch_size=args.batch_size)
+    import sys
+
+    def progress(f: FileResult) -> None:
+        print(f"  {f.language}/{f.side}: {f.tokens_agree}/{f.sentences} token counts agree, "
+              f"min cosine {float(f.cosines.min()):.5f} over {f.embedded}", file=sys.stderr, flush=True)
+
+    report = verify(args.tatoeba_dir, langs, sample=args.sample, batch_size=args.batch_size, progress=progress)
     print(report.table())
     shown = 0
     for f in report.files:
