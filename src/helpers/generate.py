@@ -585,5 +585,9 @@ def embedded_root(root: Path | None = None, seed: int = 13, n_train: int = 256, 
     """The generated benchmark's directory, generated on first use."""
     path = root or cache_root() / "data" / f"embedded-{seed}-{benchmark_key(seed, n_train, n_dev, n_test)}"
     if not (path / "README.md").is_file():
-        generate_benchmark(path, seed, n_train, n_dev, n_test)
+        from .runs import file_lock
+
+        with file_lock(path):  # two jobs using the cache for the first time generate it once
+            if not (path / "README.md").is_file():
+                generate_benchmark(path, seed, n_train, n_dev, n_test)
     return path

@@ -69,7 +69,7 @@ def run_intermediate_phase(cfg: StudyConfig) -> pd.DataFrame:
 
 
 def _result_row(result) -> dict:
-    metrics = {k: v for k, v in (result.metrics or {}).items() if isinstance(v, (int, float))}
+    """One table row of a training result: lineage, size and the dev score of model selection."""
     row = {
         "arm": result.arm,
         "phase": result.phase,
@@ -80,9 +80,28 @@ def _result_row(result) -> dict:
         "examples": result.cost.get("examples"),
         "tokens": result.cost.get("tokens"),
     }
-    for key, value in sorted(metrics.items()):
-        row[f"dev {key}"] = round(float(value), 2)
+    for name, value in sorted(_flat_scores(result.metrics or {}).items()):
+        row[f"dev {name}"] = round(float(value), 2)
     return row
+
+
+def _flat_scores(metrics: dict, prefix: str = "") -> dict:
+    """Dev scores without losses; nested per-task dicts (multi-task) become ``task/metric``."""
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_flat_scores(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and "loss" not in key:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def dev_score(row: dict) -> float | None:
+    """The model-selection score of a target run row (accuracy or F1, whichever the task uses)."""
+    for key in ("dev accuracy", "dev f1"):
+        if row.get(key) is not None and row.get(key) == row.get(key):
+            return row[key]
+    return None
 
 
 # --------------------------------------------------------------------------- phase (iii)

@@ -85,7 +85,7 @@ def tokens_per_example(task: str, tokenizer, *, sample: int = 200, max_length: i
     root = sources.realdata_root()
     if root is not None:
         source = sources.get_source("xtreme-dir", root)
-        split = {"sst2": "dev", "anli": "dev", "cosmosqa": "dev", "commonsenseqa": "dev", "siqa": "dev",
+        split = {"sst2": "test", "anli": "dev", "cosmosqa": "dev", "commonsenseqa": "dev", "siqa": "dev",
                  "copa": "train", "panx": "dev", "udpos": "test", "xnli": "dev", "pawsx": "dev",
                  "xquad": "test", "tydiqa": "train"}[name]
         lang_for = "sw" if name == "tydiqa" else lang  # the only TyDiQA file with answers is Swahili train

@@ -269,7 +269,7 @@ def check_language(task: str, lang: str) -> str:
     spec = get_task(task)
     if lang == "en" or lang in spec.languages:
         return lang
-    raise invalid_choice(f"language for {task}", lang, spec.languages)
+    raise StudyError(f"unknown language {lang!r} for {task}; valid languages: {', '.join(spec.languages)}")
 
 
 def tasks_in_group(group: str) -> tuple[str, ...]:

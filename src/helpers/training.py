@@ -131,6 +131,8 @@ def load_tokenizer(init: str | os.PathLike):
 def load_model(init: str | os.PathLike, head: str, num_labels: int | None = None):
     """A model with a new ``head`` on the encoder of a preset or a saved run directory."""
     check_choice("head", head, HEAD_CLASSES)
+    if head == "question-answering":
+        num_labels = 2  # start and end logits, whatever head the checkpoint's config last described
     if _is_checkpoint(init):
         import transformers
 
@@ -449,119 +451,120 @@ def _train_single(
         "recipes": [r.as_dict() for r in stage_recipes],
     }
     params = json.loads(json.dumps(params, default=str))
-    hit = _cached(run_dir, params, phase, task, arm)
-    if hit:
-        return hit
+    with runs.file_lock(run_dir):  # one trainer per run directory, even across sweep jobs
+        hit = _cached(run_dir, params, phase, task, arm)
+        if hit:
+            return hit
 
-    work = Path(str(run_dir) + ".work")
-    current_init = str(init)
-    total = {"tokens": 0, "examples": 0, "steps": 0, "wall_s": 0.0, "flops": 0}
-    dev_metrics: dict = {}
-    best_step = None
-    tokenizer = load_tokenizer(init)
-    model = None
-    for k, (stage, stage_recipe) in enumerate(zip(stages, stage_recipes)):
-        data_task = stage[0]
-        spec = _spec(data_task)
-        fmt = spec.format
-        label_names = tuple(spec.labels) if getattr(spec, "labels", None) else None
-        head = preprocess.HEAD_FOR_FORMAT[fmt]
-        stage_dir = work / f"stage{k}-{data_task}"
-        final_dir = stage_dir / "final"
-        if (final_dir / "stage.json").exists():  # a finished stage of a multi-stage run
-            info = runs.read_json(final_dir / "stage.json")
+        work = Path(str(run_dir) + ".work")
+        current_init = str(init)
+        total = {"tokens": 0, "examples": 0, "steps": 0, "wall_s": 0.0, "flops": 0}
+        dev_metrics: dict = {}
+        best_step = None
+        tokenizer = load_tokenizer(init)
+        model = None
+        for k, (stage, stage_recipe) in enumerate(zip(stages, stage_recipes)):
+            data_task = stage[0]
+            spec = _spec(data_task)
+            fmt = spec.format
+            label_names = tuple(spec.labels) if getattr(spec, "labels", None) else None
+            head = preprocess.HEAD_FOR_FORMAT[fmt]
+            stage_dir = work / f"stage{k}-{data_task}"
+            final_dir = stage_dir / "final"
+            if (final_dir / "stage.json").exists():  # a finished stage of a multi-stage run
+                info = runs.read_json(final_dir / "stage.json")
+                for key in total:
+                    total[key] += info["cost"][key]
+                dev_metrics, best_step, current_init = info["dev"], info["best_step"], str(final_dir)
+                continue
+            train_ex, dev_ex = _data(source, stage, stage_recipe)
+            r = stage_recipe
+            train_ds = preprocess.encode(fmt, train_ex, tokenizer, r.max_length, train=True,
+                                         label_names=label_names, doc_stride=r.doc_stride)
+            dev_ds = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=True,
+                                       label_names=label_names, doc_stride=r.doc_stride)
+            dev_feats = None
+            if fmt == "span-qa":
+                dev_feats = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=False, doc_stride=r.doc_stride)
+                dev_feats = {"example_id": list(dev_feats["example_id"]), "offset_mapping": list(dev_feats["offset_mapping"])}
+            n_labels = len(label_names) if label_names and head != "multiple-choice" else None
+            _set_seed(r.seed)
+            model = load_model(current_init, head, n_labels)
+            if r.freeze_embeddings:
+                _freeze_embeddings(model)
+            metric = _metric_name(fmt)
+            collator = preprocess.collator_for(fmt, tokenizer)
+            args = _training_args(r, stage_dir / "checkpoints", metric=metric,
+                                  label_names=["start_positions", "end_positions"] if fmt == "span-qa" else None)
+            CountingTrainer, CounterCheckpoint = _trainer_classes()
+            checkpoint = _last_checkpoint(stage_dir / "checkpoints")
+            before = _resumed_counters(checkpoint)
+            t0 = time.perf_counter()
+            clock = lambda: before["wall_s"] + time.perf_counter() - t0  # noqa: E731
+            trainer = CountingTrainer(
+                model=model,
+                args=args,
+                data_collator=collator,
+                train_dataset=train_ds,
+                eval_dataset=dev_ds,
+                processing_class=tokenizer,
+                compute_metrics=make_compute_metrics(fmt, label_names=label_names, dev_examples=dev_ex,
+                                                     dev_features=dev_feats),
+            )
+            import weakref
+
+            _quiet(trainer)
+            trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
+            trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
+            trainer.train(resume_from_checkpoint=checkpoint)
+            model = trainer.model
+            dev_metrics = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
+                           if k.removeprefix("eval_") in (metric, "loss")}
+            state = trainer.state
+            best_step = _best_step(state)
+            step_flops, step_tokens = _step_flops(model, collator, train_ds, r.batch_size)
+            tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
+            stage_cost = {
+                "tokens": tokens,
+                "examples": len(train_ex),
+                "steps": int(state.global_step),
+                "wall_s": float(clock()),
+                "flops": costs.scale_flops(step_flops, step_tokens, tokens) if step_tokens else 0,
+            }
             for key in total:
-                total[key] += info["cost"][key]
-            dev_metrics, best_step, current_init = info["dev"], info["best_step"], str(final_dir)
-            continue
-        train_ex, dev_ex = _data(source, stage, stage_recipe)
-        r = stage_recipe
-        train_ds = preprocess.encode(fmt, train_ex, tokenizer, r.max_length, train=True,
-                                     label_names=label_names, doc_stride=r.doc_stride)
-        dev_ds = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=True,
-                                   label_names=label_names, doc_stride=r.doc_stride)
-        dev_feats = None
-        if fmt == "span-qa":
-            dev_feats = preprocess.encode(fmt, dev_ex, tokenizer, r.max_length, train=False, doc_stride=r.doc_stride)
-            dev_feats = {"example_id": list(dev_feats["example_id"]), "offset_mapping": list(dev_feats["offset_mapping"])}
-        n_labels = len(label_names) if label_names and head != "multiple-choice" else None
-        _set_seed(r.seed)
-        model = load_model(current_init, head, n_labels)
-        if r.freeze_embeddings:
-            _freeze_embeddings(model)
-        metric = _metric_name(fmt)
-        collator = preprocess.collator_for(fmt, tokenizer)
-        args = _training_args(r, stage_dir / "checkpoints", metric=metric,
-                              label_names=["start_positions", "end_positions"] if fmt == "span-qa" else None)
-        CountingTrainer, CounterCheckpoint = _trainer_classes()
-        checkpoint = _last_checkpoint(stage_dir / "checkpoints")
-        before = _resumed_counters(checkpoint)
-        t0 = time.perf_counter()
-        clock = lambda: before["wall_s"] + time.perf_counter() - t0  # noqa: E731
-        trainer = CountingTrainer(
-            model=model,
-            args=args,
-            data_collator=collator,
-            train_dataset=train_ds,
-            eval_dataset=dev_ds,
-            processing_class=tokenizer,
-            compute_metrics=make_compute_metrics(fmt, label_names=label_names, dev_examples=dev_ex,
-                                                 dev_features=dev_feats),
+                total[key] += stage_cost[key]
+            if k < len(stages) - 1:  # keep this stage's model as the next stage's init
+                if _is_main_process():
+                    with runs.atomic_directory(final_dir) as tmp:
+                        model.save_pretrained(str(tmp))
+                        tokenizer.save_pretrained(str(tmp))
+                        runs.atomic_write_json(tmp / "stage.json", {"cost": stage_cost, "dev": dev_metrics,
+                                                                    "best_step": best_step})
+                _barrier()
+                current_init = str(final_dir)
+
+        cost_row = costs.training_cost_row(
+            profile=profile, arm=arm, phase=phase, task=task, seed=seed, examples=total["examples"],
+            tokens=total["tokens"], steps=total["steps"], wall_s=total["wall_s"], flops=total["flops"],
         )
-        import weakref
 
-        _quiet(trainer)
-        trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
-        trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
-        trainer.train(resume_from_checkpoint=checkpoint)
-        model = trainer.model
-        dev_metrics = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
-                       if k.removeprefix("eval_") in (metric, "loss")}
-        state = trainer.state
-        best_step = _best_step(state)
-        step_flops, step_tokens = _step_flops(model, collator, train_ds, r.batch_size)
-        tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
-        stage_cost = {
-            "tokens": tokens,
-            "examples": len(train_ex),
-            "steps": int(state.global_step),
-            "wall_s": float(clock()),
-            "flops": costs.scale_flops(step_flops, step_tokens, tokens) if step_tokens else 0,
-        }
-        for key in total:
-            total[key] += stage_cost[key]
-        if k < len(stages) - 1:  # keep this stage's model as the next stage's init
-            if _is_main_process():
-                with runs.atomic_directory(final_dir) as tmp:
-                    model.save_pretrained(str(tmp))
-                    tokenizer.save_pretrained(str(tmp))
-                    runs.atomic_write_json(tmp / "stage.json", {"cost": stage_cost, "dev": dev_metrics,
-                                                                "best_step": best_step})
-            _barrier()
-            current_init = str(final_dir)
+        def write(tmp: Path) -> None:
+            if encoder_only:
+                _save_encoder_only(model, tmp)
+            else:
+                model.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+            runs.atomic_write_json(tmp / "params.json", params)
+            runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
+            runs.atomic_write_json(tmp / "cost.json", cost_row)
+            runs.atomic_write_json(tmp / "metrics.json", {"dev": dev_metrics, "best_step": best_step,
+                                                          "metric": _metric_name(_spec(stages[-1][0]).format)})
 
-    cost_row = costs.training_cost_row(
-        profile=profile, arm=arm, phase=phase, task=task, seed=seed, examples=total["examples"],
-        tokens=total["tokens"], steps=total["steps"], wall_s=total["wall_s"], flops=total["flops"],
-    )
-
-    def write(tmp: Path) -> None:
-        if encoder_only:
-            _save_encoder_only(model, tmp)
-        else:
-            model.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        runs.atomic_write_json(tmp / "params.json", params)
-        runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
-        runs.atomic_write_json(tmp / "cost.json", cost_row)
-        runs.atomic_write_json(tmp / "metrics.json", {"dev": dev_metrics, "best_step": best_step,
-                                                      "metric": _metric_name(_spec(stages[-1][0]).format)})
-
-    _publish(run_dir, write)
-    if _is_main_process():
-        costs.record_training_cost(cost_row)
-    _cleanup_work(work)
-    return TrainResult(run_dir, phase, task, arm, dev_metrics, best_step, cost_row, cached=False, params=params)
+        _publish(run_dir, write)
+        if _is_main_process():
+            costs.record_training_cost(cost_row)
+        _cleanup_work(work)
+        return TrainResult(run_dir, phase, task, arm, dev_metrics, best_step, cost_row, cached=False, params=params)
 
 
 def _best_step(state) -> int | None:
@@ -787,97 +790,98 @@ def train_multitask(
         "profile": profile, "source": _source_id(source), "seed": seed, "temperature": temperature, "cap": cap,
         "recipe": r.as_dict(),
     }, default=str))
-    hit = _cached(run_dir, params, "intermediate", "multi", "multi")
-    if hit:
-        return hit
+    with runs.file_lock(run_dir):  # one trainer per run directory, even across sweep jobs
+        hit = _cached(run_dir, params, "intermediate", "multi", "multi")
+        if hit:
+            return hit
 
-    tokenizer = load_tokenizer(init)
-    feats, devs, specs, heads = {}, {}, {}, {}
-    for t in tasks:
-        spec = _spec(t)
-        fmt = spec.format
-        labels = tuple(spec.labels) if getattr(spec, "labels", None) else None
-        train_ex, dev_ex = _data(source, (t, "train", "dev"), r)
-        feats[t] = preprocess.encode(fmt, train_ex, tokenizer, r.max_length, train=True, label_names=labels,
-                                     doc_stride=r.doc_stride)
-        devs[t] = (dev_ex, labels)
-        specs[t] = fmt
-        heads[t] = (preprocess.HEAD_FOR_FORMAT[fmt], len(labels) if labels else 0)
-    sizes = {t: len(feats[t]) for t in tasks}
-    steps = max(1, math.ceil(r.epochs * sum(min(n, cap) if cap else n for n in sizes.values()) / r.batch_size))
-    if r.max_steps:
-        steps = min(steps, r.max_steps * r.grad_accum)
-    schedule = mixture_schedule(sizes, r.batch_size, steps, seed, temperature=temperature, cap=cap)
+        tokenizer = load_tokenizer(init)
+        feats, devs, specs, heads = {}, {}, {}, {}
+        for t in tasks:
+            spec = _spec(t)
+            fmt = spec.format
+            labels = tuple(spec.labels) if getattr(spec, "labels", None) else None
+            train_ex, dev_ex = _data(source, (t, "train", "dev"), r)
+            feats[t] = preprocess.encode(fmt, train_ex, tokenizer, r.max_length, train=True, label_names=labels,
+                                         doc_stride=r.doc_stride)
+            devs[t] = (dev_ex, labels)
+            specs[t] = fmt
+            heads[t] = (preprocess.HEAD_FOR_FORMAT[fmt], len(labels) if labels else 0)
+        sizes = {t: len(feats[t]) for t in tasks}
+        steps = max(1, math.ceil(r.epochs * sum(min(n, cap) if cap else n for n in sizes.values()) / r.batch_size))
+        if r.max_steps:
+            steps = min(steps, r.max_steps * r.grad_accum)
+        schedule = mixture_schedule(sizes, r.batch_size, steps, seed, temperature=temperature, cap=cap)
 
-    from transformers import AutoModel
+        from transformers import AutoModel
 
-    _set_seed(seed)
-    if _is_checkpoint(init):
-        encoder = AutoModel.from_pretrained(str(init))
-    else:
-        from .models import load_model as preset_model
+        _set_seed(seed)
+        if _is_checkpoint(init):
+            encoder = AutoModel.from_pretrained(str(init))
+        else:
+            from .models import load_model as preset_model
 
-        encoder = preset_model(str(init), head="encoder")
-    if r.freeze_embeddings:
-        _freeze_embeddings(encoder)
-    model = _multitask_module()(encoder, heads)
-    collators = {t: preprocess.collator_for(specs[t], tokenizer) for t in tasks}
+            encoder = preset_model(str(init), head="encoder")
+        if r.freeze_embeddings:
+            _freeze_embeddings(encoder)
+        model = _multitask_module()(encoder, heads)
+        collators = {t: preprocess.collator_for(specs[t], tokenizer) for t in tasks}
 
-    def collate(items):
-        (item,) = items
-        batch = collators[item["task"]](item["features"])
-        batch["task"] = item["task"]
-        return batch
+        def collate(items):
+            (item,) = items
+            batch = collators[item["task"]](item["features"])
+            batch["task"] = item["task"]
+            return batch
 
-    rr = dataclasses.replace(r, batch_size=1, epochs=1, max_steps=None)
-    work = Path(str(run_dir) + ".work")
-    args = _training_args(rr, work / "checkpoints", metric=None, group=False)
-    args.remove_unused_columns = False
-    CountingTrainer, CounterCheckpoint = _trainer_classes()
-    checkpoint = _last_checkpoint(work / "checkpoints")
-    before = _resumed_counters(checkpoint)
-    t0 = time.perf_counter()
-    clock = lambda: before["wall_s"] + time.perf_counter() - t0  # noqa: E731
-    trainer = CountingTrainer(model=model, args=args, data_collator=collate,
-                              train_dataset=_BatchList(schedule, feats))
-    import weakref
+        rr = dataclasses.replace(r, batch_size=1, epochs=1, max_steps=None)
+        work = Path(str(run_dir) + ".work")
+        args = _training_args(rr, work / "checkpoints", metric=None, group=False)
+        args.remove_unused_columns = False
+        CountingTrainer, CounterCheckpoint = _trainer_classes()
+        checkpoint = _last_checkpoint(work / "checkpoints")
+        before = _resumed_counters(checkpoint)
+        t0 = time.perf_counter()
+        clock = lambda: before["wall_s"] + time.perf_counter() - t0  # noqa: E731
+        trainer = CountingTrainer(model=model, args=args, data_collator=collate,
+                                  train_dataset=_BatchList(schedule, feats))
+        import weakref
 
-    _quiet(trainer)
-    trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
-    trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
-    trainer.train(resume_from_checkpoint=checkpoint)
-    model = trainer.model
-    dev_metrics = {t: _dev_score_multi(model, t, specs[t], devs[t], tokenizer, r) for t in tasks}
-    dev_metrics["mean"] = float(np.mean([dev_metrics[t] for t in tasks]))
-    first = schedule[0]
-    import torch
+        _quiet(trainer)
+        trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
+        trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
+        trainer.train(resume_from_checkpoint=checkpoint)
+        model = trainer.model
+        dev_metrics = {t: _dev_score_multi(model, t, specs[t], devs[t], tokenizer, r) for t in tasks}
+        dev_metrics["mean"] = float(np.mean([dev_metrics[t] for t in tasks]))
+        first = schedule[0]
+        import torch
 
-    batch = collators[first[0]]([feats[first[0]][j] for j in first[1]])
-    step_flops = costs.count_flops(model, {**batch, "task": first[0]})
-    step_tokens = int(batch["attention_mask"].sum())
-    tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
-    cost_row = costs.training_cost_row(
-        profile=profile, arm="multi", phase="intermediate", task="multi", seed=seed,
-        examples=sum(sizes.values()), tokens=tokens, steps=int(trainer.state.global_step), wall_s=clock(),
-        flops=costs.scale_flops(step_flops, step_tokens, tokens),
-    )
-    del torch
+        batch = collators[first[0]]([feats[first[0]][j] for j in first[1]])
+        step_flops = costs.count_flops(model, {**batch, "task": first[0]})
+        step_tokens = int(batch["attention_mask"].sum())
+        tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
+        cost_row = costs.training_cost_row(
+            profile=profile, arm="multi", phase="intermediate", task="multi", seed=seed,
+            examples=sum(sizes.values()), tokens=tokens, steps=int(trainer.state.global_step), wall_s=clock(),
+            flops=costs.scale_flops(step_flops, step_tokens, tokens),
+        )
+        del torch
 
-    def write(tmp: Path) -> None:
-        model.encoder.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        runs.atomic_write_json(tmp / "params.json", params)
-        runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
-        runs.atomic_write_json(tmp / "cost.json", cost_row)
-        runs.atomic_write_json(tmp / "metrics.json", {"dev": dev_metrics, "best_step": int(trainer.state.global_step),
-                                                      "weights": mixing_weights(sizes, temperature=temperature, cap=cap)})
+        def write(tmp: Path) -> None:
+            model.encoder.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+            runs.atomic_write_json(tmp / "params.json", params)
+            runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
+            runs.atomic_write_json(tmp / "cost.json", cost_row)
+            runs.atomic_write_json(tmp / "metrics.json", {"dev": dev_metrics, "best_step": int(trainer.state.global_step),
+                                                          "weights": mixing_weights(sizes, temperature=temperature, cap=cap)})
 
-    _publish(run_dir, write)
-    if _is_main_process():
-        costs.record_training_cost(cost_row)
-    _cleanup_work(work)
-    return TrainResult(run_dir, "intermediate", "multi", "multi", dev_metrics, int(trainer.state.global_step),
-                       cost_row, cached=False, params=params)
+        _publish(run_dir, write)
+        if _is_main_process():
+            costs.record_training_cost(cost_row)
+        _cleanup_work(work)
+        return TrainResult(run_dir, "intermediate", "multi", "multi", dev_metrics, int(trainer.state.global_step),
+                           cost_row, cached=False, params=params)
 
 
 def _dev_score_multi(model, task, fmt, dev, tokenizer, r) -> float:
