@@ -18,7 +18,7 @@ def test_configure_defaults_and_subsets():
     assert cfg.tasks == ("xnli", "panx")
     assert cfg.arms == ("direct", "mnli")
     assert cfg.intermediates == ("mnli",)
-    assert cfg.seed == 3 and cfg.model == "e5-small" and cfg.eval_limit == 48
+    assert cfg.seed == 3 and cfg.model == "e5-small" and cfg.eval_limit == 16
     with pytest.raises(dataclasses_frozen_error()):
         cfg.seed = 4
 

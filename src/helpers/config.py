@@ -65,8 +65,8 @@ PROFILES: dict[str, Profile] = {
         tasks=ALL_TARGETS,
         intermediates=("mnli", "squad", "hellaswag"),
         multitask=True,
-        eval_limit=48,
-        timing_repeats=6,
+        eval_limit=16,
+        timing_repeats=4,
     ),
     "xtreme-dir": Profile(
         name="xtreme-dir",

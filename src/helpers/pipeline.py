@@ -189,16 +189,39 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
     for i, (arm, task) in enumerate(jobs, 1):
         start = time.perf_counter()
         model, run_dir = arm_model(cfg, arm, task)
-        rows = evaluation.evaluate_zero_shot(
-            model, task, list(cfg.test_languages(task)), cfg.data_source(),
-            arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
-            run_dir=run_dir, max_length=eval_max_length(cfg, task), limit=cfg.eval_limit,
-            doc_stride=eval_doc_stride(cfg, task),
-        )
+        request = {
+            "task": task, "languages": list(cfg.test_languages(task)), "arm": arm, "profile": cfg.profile,
+            "seed": cfg.seed, "run_dir": run_dir, "model_params": _model_fingerprint(model),
+            "max_length": eval_max_length(cfg, task), "limit": cfg.eval_limit,
+            "doc_stride": eval_doc_stride(cfg, task), "source": cfg.source, "data_dir": cfg.data_dir,
+        }
+        cache = runs.runs_root() / "evaluations" / f"{arm}___{task}-{runs.cache_key(request)}.json"
+        if cache.is_file():
+            rows, state = runs.read_json(cache), "cached"
+        else:
+            rows = evaluation.evaluate_zero_shot(
+                model, task, request["languages"], cfg.data_source(),
+                arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
+                run_dir=run_dir, max_length=request["max_length"], limit=cfg.eval_limit,
+                doc_stride=request["doc_stride"],
+            )
+            runs.atomic_write_json(cache, rows)
+            state = f"{time.perf_counter() - start:.1f} s"
         evaluation.record_zero_shot(rows)
         all_rows.extend(rows)
-        _log(f"[{i}/{len(jobs)}] {arm} on {task}: {len(rows)} scores in {time.perf_counter() - start:.1f} s")
+        _log(f"[{i}/{len(jobs)}] {arm} on {task}: {len(rows)} scores ({state})")
     return pd.DataFrame(all_rows)
+
+
+def _model_fingerprint(model: str) -> str:
+    """What identifies the weights being evaluated: a run's resolved parameters, or a preset name.
+
+    Run directories are complete or absent and training is deterministic, so
+    the parameters that produced a run identify its weights; the evaluation
+    of the same weights on the same data is reused instead of recomputed.
+    """
+    params = Path(model) / "params.json"
+    return params.read_text(encoding="utf-8") if params.is_file() else f"preset:{model}"
 
 
 # --------------------------------------------------------------------------- data chapter

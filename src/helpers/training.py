@@ -359,6 +359,18 @@ def _freeze_embeddings(model) -> None:
     model.get_input_embeddings().weight.requires_grad_(False)
 
 
+def _freeze_layers(model, k: int) -> None:
+    """Freeze the lowest ``k`` transformer layers (their weights keep the initial values)."""
+    if k <= 0:
+        return
+    base = getattr(model, "base_model", model)
+    layers = base.encoder.layer
+    if k > len(layers):
+        raise StudyError(f"freeze_layers must be at most the {len(layers)} layers of the encoder, got {k}")
+    for layer in layers[:k]:
+        layer.requires_grad_(False)
+
+
 def _set_seed(seed: int) -> None:
     from transformers import set_seed
 
@@ -492,6 +504,7 @@ def _train_single(
             model = load_model(current_init, head, n_labels)
             if r.freeze_embeddings:
                 _freeze_embeddings(model)
+            _freeze_layers(model, r.freeze_layers)
             metric = _metric_name(fmt)
             collator = preprocess.collator_for(fmt, tokenizer)
             args = _training_args(r, stage_dir / "checkpoints", metric=metric,
@@ -824,6 +837,7 @@ def train_multitask(
             encoder = preset_model(str(init), head="encoder")
         if r.freeze_embeddings:
             _freeze_embeddings(encoder)
+        _freeze_layers(encoder, r.freeze_layers)
         model = _multitask_module()(encoder, heads)
         collators = {t: preprocess.collator_for(specs[t], tokenizer) for t in tasks}
 
