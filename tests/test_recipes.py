@@ -34,10 +34,11 @@ def test_full_intermediate_recipes_follow_jiant():
 def test_embedded_is_small_and_frozen():
     for task, phase in (("xnli", "target"), ("panx", "target"), ("mnli", "intermediate"), ("hellaswag", "intermediate")):
         r = get_recipe("embedded", task, phase)
-        assert r.freeze_embeddings and r.max_train_examples == 64 and r.max_length == 64 and r.batch_size == 16
-        assert r.epochs == 2 and not r.bf16  # bf16 autocast is slower on this AVX2-only CPU
+        assert r.freeze_embeddings and r.max_train_examples == 64 and r.max_length == 64 and r.batch_size == 8
+        assert r.epochs == 3 and not r.bf16  # bf16 autocast is slower on this AVX2-only CPU
+        assert r.freeze_layers == 0
     qa = get_recipe("embedded", "xquad", "target")
-    assert (qa.max_length, qa.doc_stride) == (128, 64)
+    assert (qa.max_length, qa.doc_stride, qa.epochs, qa.learning_rate) == (128, 64, 2, 3e-4)
     assert get_recipe("smoke", "xnli", "target").max_steps == 3
 
 
@@ -89,3 +90,14 @@ def test_cli_override_is_validated():
         override_recipe(r, ["learning_rate=-1"])
     with pytest.raises(StudyError, match="bad recipe override 'lr=0.1'.*learning_rate"):
         override_recipe(r, ["lr=0.1"])
+
+
+def test_freeze_layers_is_validated():
+    import dataclasses
+
+    from helpers.errors import StudyError
+
+    r = get_recipe("embedded", "xnli", "target")
+    assert dataclasses.replace(r, freeze_layers=6).freeze_layers == 6
+    with pytest.raises(StudyError, match="freeze_layers must be a non-negative integer, got -1"):
+        dataclasses.replace(r, freeze_layers=-1)

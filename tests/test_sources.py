@@ -78,7 +78,7 @@ def test_missing_files_and_bad_arguments(tiny):
         get_source("web")
     with pytest.raises(StudyError, match="unknown split 'valid'; valid splits: train, dev, test"):
         load_examples("xnli", "valid", "de", src)
-    with pytest.raises(StudyError, match="unknown language for xnli 'xx'"):
+    with pytest.raises(StudyError, match="unknown language 'xx' for xnli; valid languages: ar, bg"):
         load_examples("xnli", "test", "xx", src)
     with pytest.raises(StudyError, match="unknown task 'foo'"):
         load_examples("foo", "test", "de", src)

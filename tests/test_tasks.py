@@ -60,7 +60,7 @@ def test_task_languages_intersection():
 def test_unknown_task_and_language_messages():
     with pytest.raises(StudyError, match="unknown task 'xnil'; valid tasks: xnli, xcopa"):
         get_task("xnil")
-    with pytest.raises(StudyError, match="valid language for mlqas: en, es, de, ar, hi, vi, zh"):
+    with pytest.raises(StudyError, match="unknown language 'fr' for mlqa; valid languages: en, es, de, ar, hi, vi, zh"):
         check_language("mlqa", "fr")
     with pytest.raises(StudyError, match="unknown group"):
         tasks_in_group("qa")

@@ -194,3 +194,19 @@ def test_corrupt_checkpoint_is_one_clear_line(tmp_path):
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     with pytest.raises(StudyError, match=r"cannot load the checkpoint .*direct___xnli/model\.safetensors"):
         training.load_model(run, "sequence-classification", 3)
+
+
+def test_freeze_layers_freezes_only_the_lowest_layers():
+    from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
+
+    from helpers.errors import StudyError
+
+    cfg = XLMRobertaConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+                           intermediate_size=32, max_position_embeddings=20, num_labels=2)
+    model = XLMRobertaForSequenceClassification(cfg)
+    training._freeze_layers(model, 2)
+    frozen = [all(not p.requires_grad for p in layer.parameters()) for layer in model.roberta.encoder.layer]
+    assert frozen == [True, True, False]
+    assert all(p.requires_grad for p in model.classifier.parameters())
+    with pytest.raises(StudyError, match="at most the 3 layers"):
+        training._freeze_layers(model, 4)

@@ -49,6 +49,7 @@ def test_report_fails_below_threshold():
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # the whole of `make verify-encoder` (minutes): run by that target, not by `make test`
 def test_full_verify_cli(capsys):
     assert ve.main([]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]

@@ -311,11 +311,24 @@ def _training_args(recipe: recipes.Recipe, out: Path, *, metric: str | None, lab
 
 
 def _last_checkpoint(out: Path) -> str | None:
+    """The newest checkpoint that is complete, counters included.
+
+    The Trainer writes a checkpoint, then our callback writes its token
+    counters beside it; a kill between the two leaves a checkpoint without
+    counters, which is removed so that the run resumes from the one before
+    (otherwise the resumed run would report no tokens and no FLOPs).
+    """
     if not out.is_dir():
         return None
+    import shutil
+
     from transformers.trainer_utils import get_last_checkpoint
 
-    return get_last_checkpoint(str(out))
+    while True:
+        last = get_last_checkpoint(str(out))
+        if last is None or (Path(last) / "study_counters.json").exists():
+            return last
+        shutil.rmtree(last)
 
 
 def _resumed_counters(checkpoint: str | None) -> dict:
