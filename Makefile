@@ -61,7 +61,7 @@ test: install browser-deps
 	@echo "== pytest: unit tests + nbval + browser check"
 	HF_HUB_OFFLINE=1 STUDY_RESULTS_DIR=$(CURDIR)/$(NBVAL_DIR)/results STUDY_RUNS_DIR=$(CURDIR)/$(NBVAL_DIR)/runs \
 	  $(PY) -m pytest tests $(NBVAL_DIR)/book -m "not exhaustive" --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  --nbval-cell-timeout=1200 -p no:cacheprovider -rs
+	  --nbval-cell-timeout=2400 -p no:cacheprovider -rs
 
 verify-encoder: install
 	HF_HUB_OFFLINE=1 $(PY) -m helpers.verify_encoder
