@@ -269,6 +269,21 @@ def test_embed_is_masked_mean_of_layer_then_l2(tok):
         ev.embed(model, tok, texts, layer=4, max_length=16)
 
 
+def test_embed_cache_embeds_each_text_once(tok, monkeypatch):
+    model = _tiny("XLMRobertaModel", num_hidden_layers=2)
+    texts = ["the cat sat on the mat", "paris is a city", "no"]
+    plain = ev.embed(model, tok, texts, layer=1, max_length=16, prefix="q: ")
+    cache: dict = {}
+    np.testing.assert_allclose(ev.embed(model, tok, texts, layer=1, max_length=16, prefix="q: ", cache=cache), plain,
+                               atol=1e-6)
+    assert sorted(cache) == ["q: no", "q: paris is a city", "q: the cat sat on the mat"]
+    calls = []
+    monkeypatch.setattr(ev, "_run_sorted", lambda *a, **k: calls.append(a) or [])
+    again = ev.embed(model, tok, [texts[1], texts[1], texts[0]], layer=1, max_length=16, prefix="q: ", cache=cache)
+    assert calls == []  # every text was in the cache: the model did not run
+    np.testing.assert_array_equal(again, np.stack([cache["q: paris is a city"]] * 2 + [cache["q: the cat sat on the mat"]]))
+
+
 def test_retrieve_ranks_by_cosine_pinned():
     q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     c = np.array([[0.0, 2.0], [3.0, 0.0], [1.0, 1.01], [-1.0, 0.0]])

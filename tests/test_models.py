@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -112,3 +113,17 @@ def test_e5_small_preset(tmp_path):
     assert type(model).__name__ == "BertForSequenceClassification"
     assert model.config.hidden_size == 384
     assert models.model_path("xlmr-base") == "FacebookAI/xlm-roberta-base"
+
+
+def test_tokenizer_from_dir_reuses_identical_files(tiny_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dir, copy)
+    first = models.tokenizer_from_dir(tiny_dir)
+    assert models.tokenizer_from_dir(copy) is first  # same files, parsed once
+    assert models.tokenizer_from_dir(copy)("hello world")["input_ids"] == first("hello world")["input_ids"]
+    config = copy / "tokenizer_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "model_max_length": 7}))
+    assert models.tokenizer_from_dir(copy).model_max_length == 7
+    assert models.tokenizer_from_dir(copy) is not first  # edited files: a fresh load

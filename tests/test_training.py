@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -121,11 +122,12 @@ def test_multitask_saves_a_shared_encoder(pretrained, isolated_results):
     assert cached.cached and cached.metrics == res.metrics
 
 
-def _cli(tmp: Path, pretrained: str, run_dir: Path, *prefix: str) -> list[str]:
+def _cli(tmp: Path, pretrained: str, run_dir: Path, *prefix: str, sets: tuple[str, ...] = ()) -> list[str]:
     data = tiny.FakeSource().write_json(tmp / "data", ["xnli"])
     return [*prefix, "target", "--task", "xnli", "--arm", "direct", "--init", pretrained, "--profile", "smoke",
             "--source", f"json:{data}", "--seed", "1", "--run-dir", str(run_dir),
-            "--set", "max_steps=8", "--set", "eval_every=2", "--set", "epochs=3"]
+            "--set", "max_steps=8", "--set", "eval_every=2", "--set", "epochs=3",
+            *[arg for item in sets for arg in ("--set", item)]]
 
 
 def _env(tmp: Path) -> dict:
@@ -136,15 +138,18 @@ def _env(tmp: Path) -> dict:
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_metrics(pretrained, tmp_path):
+    # With the embedding matrix frozen, as the embedded profile trains: checkpoints then leave it out
+    # (CountingTrainer._save) and the resume must still end where the uninterrupted run ends.
     python = [sys.executable, "-m", "helpers.training"]
-    whole = subprocess.run(_cli(tmp_path, pretrained, tmp_path / "whole", *python), env=_env(tmp_path),
+    frozen = ("freeze_embeddings=true",)
+    whole = subprocess.run(_cli(tmp_path, pretrained, tmp_path / "whole", *python, sets=frozen), env=_env(tmp_path),
                            capture_output=True, text=True, timeout=600)
     assert whole.returncode == 0, whole.stderr[-2000:]
     expected = json.loads(whole.stdout.strip().splitlines()[-1])
 
     run_dir = tmp_path / "killed"
     checkpoints = Path(str(run_dir) + ".work") / "stage0-xnli" / "checkpoints"
-    proc = subprocess.Popen(_cli(tmp_path, pretrained, run_dir, *python), env=_env(tmp_path),
+    proc = subprocess.Popen(_cli(tmp_path, pretrained, run_dir, *python, sets=frozen), env=_env(tmp_path),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and not (checkpoints / "checkpoint-4" / "trainer_state.json").exists():
@@ -152,7 +157,12 @@ def test_killed_run_resumes_to_the_same_metrics(pretrained, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert (checkpoints / "checkpoint-4").exists() and not run_dir.exists()  # killed mid-run: no run dir
-    resumed = subprocess.run(_cli(tmp_path, pretrained, run_dir, *python), env=_env(tmp_path),
+    # the killed run's checkpoint holds no embedding matrix
+    from safetensors import safe_open
+
+    with safe_open(str(checkpoints / "checkpoint-4" / "model.safetensors"), "pt") as saved:
+        assert not any("word_embeddings" in key for key in saved.keys())
+    resumed = subprocess.run(_cli(tmp_path, pretrained, run_dir, *python, sets=frozen), env=_env(tmp_path),
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     got = json.loads(resumed.stdout.strip().splitlines()[-1])
@@ -167,10 +177,20 @@ def test_accelerate_two_cpu_processes(pretrained, tmp_path):
     # accelerate 1.15's `launch --cpu --num_processes 2` starts ONE process (multi-CPU needs an mpirun
     # hostfile); `--multi_gpu` starts two via torchrun, and on a machine without CUDA the Trainer
     # (use_cpu=True) joins them over gloo.
+    # The rendezvous stays on the loopback interface with a free port: a sandbox's hostname may resolve
+    # to an address gloo cannot reach, and a fixed port may be held by another job.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     cmd = _cli(tmp_path, pretrained, tmp_path / "ddp", str(REPO / ".venv" / "bin" / "accelerate"), "launch",
                "--num_processes", "2", "--multi_gpu", "--num_machines", "1", "--mixed_precision", "no",
-               "--dynamo_backend", "no", "-m", "helpers.training")
-    done = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+               "--dynamo_backend", "no", "--main_process_ip", "127.0.0.1", "--main_process_port", str(port),
+               "-m", "helpers.training")
+    env = dict(_env(tmp_path), GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=420)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"two-process training did not finish in 420 s; stderr tail: {str(err.stderr or '')[-2000:]}")
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
     assert result["world_size"] == 2 and result["steps"] == 8  # max_steps wins over epochs
@@ -210,3 +230,30 @@ def test_freeze_layers_freezes_only_the_lowest_layers():
     assert all(p.requires_grad for p in model.classifier.parameters())
     with pytest.raises(StudyError, match="at most the 3 layers"):
         training._freeze_layers(model, 4)
+
+
+def test_run_lock_is_taken_by_rank_zero_only(tmp_path, monkeypatch):
+    """Ranks of one DDP job share a run: only rank 0 locks it (else rank 1 waits on rank 0 forever)."""
+    import threading
+
+    from helpers import runs
+
+    run_dir = tmp_path / "run"
+    entered = {}
+
+    def enter(rank: str) -> None:
+        monkeypatch.setenv("RANK", rank)
+        done = threading.Event()
+
+        def body():
+            with training._run_lock(run_dir):
+                done.set()
+
+        worker = threading.Thread(target=body, daemon=True)
+        worker.start()
+        entered[rank] = done.wait(timeout=2.0)
+
+    with runs.file_lock(run_dir):  # another job holds the run
+        enter("1")
+        enter("0")
+    assert entered == {"1": True, "0": False}

@@ -200,10 +200,6 @@ def fmt_interval(ratio: float, lo: float, hi: float, digits: int = 3) -> str:
     return f"{ratio:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def read_csv_if_exists(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path) if path.exists() else pd.DataFrame()
-
-
 # --------------------------------------------------------------------------- the answer
 def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFrame:
     """One row per arm: accuracy, gain, training cost and inference throughput ratio.

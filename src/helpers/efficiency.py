@@ -35,10 +35,10 @@ def load_arm_model(cfg: StudyConfig, arm: str, task: str):
 
         return load_model(path, head="encoder")
     auto = getattr(transformers, HEAD_CLASSES[HEAD_FOR_FORMAT[get_task(task).format]])
-    from .evaluation import _saved_model_dir
+    from .evaluation import saved_model_dir
     from pathlib import Path
 
-    return auto.from_pretrained(_saved_model_dir(Path(path)))
+    return auto.from_pretrained(saved_model_dir(Path(path)))
 
 
 def task_inputs(cfg: StudyConfig, task: str, tokenizer, *, examples: int = 64, batch_size: int = 16) -> list[dict]:

@@ -379,6 +379,7 @@ def embed(
     max_length: int,
     batch_size: int = 64,
     prefix: str = "",
+    cache: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """L2-normalised mean-pooled ``hidden_states[layer]`` of ``texts`` (float32, ``[n, hidden]``).
 
@@ -390,6 +391,8 @@ def embed(
     averages over real tokens (attention mask), special tokens included, as
     XTREME's mean-pooling does. ``prefix`` is prepended to every text (e5's
     ``"query: "``). A model with a task head is pooled through its encoder.
+    ``cache`` (prefixed text -> vector) skips texts embedded before by the same model, layer and
+    length: LAReQA's and Mewsli-X's candidate pools are the same for every query language.
     """
     check_positive("max_length", max_length, integer=True)
     check_positive("batch_size", batch_size, integer=True)
@@ -401,6 +404,12 @@ def embed(
     hidden = int(base.config.hidden_size)
     if not texts:
         return np.zeros((0, hidden), dtype=np.float32)
+    if cache is not None:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, embed(model, tokenizer, missing, layer=layer, max_length=max_length,
+                                            batch_size=batch_size)))
+        return np.stack([cache[t] for t in texts])
     enc = tokenizer(texts, truncation=True, max_length=max_length)
     features = [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
 
@@ -460,20 +469,23 @@ def evaluate_retrieval(
     task: str,
     lang: str | None = None,
     batch_size: int = 64,
+    cache: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Score retrieval of ``rset`` (a :class:`helpers.sources.RetrievalSet`) by the encoder.
 
     Queries and candidates are embedded with their prefixes at ``layer``,
     candidates ranked by cosine (top :data:`RETRIEVAL_K`), and the ranking is
     scored by :func:`helpers.metrics.score` (Tatoeba accuracy, mAP@20 for
-    LAReQA and Mewsli-X).
+    LAReQA and Mewsli-X). ``cache`` is passed on to :func:`embed`.
     """
     from . import metrics
 
     if len(rset.gold) != len(rset.queries):
         raise StudyError(f"retrieval set has {len(rset.queries)} queries but {len(rset.gold)} gold sets")
-    q = embed(model, tokenizer, rset.queries, layer=layer, max_length=max_length, batch_size=batch_size, prefix=rset.query_prefix)
-    c = embed(model, tokenizer, rset.candidates, layer=layer, max_length=max_length, batch_size=batch_size, prefix=rset.candidate_prefix)
+    q = embed(model, tokenizer, rset.queries, layer=layer, max_length=max_length, batch_size=batch_size,
+              prefix=rset.query_prefix, cache=cache)
+    c = embed(model, tokenizer, rset.candidates, layer=layer, max_length=max_length, batch_size=batch_size,
+              prefix=rset.candidate_prefix, cache=cache)
     ranked = [list(map(int, row)) for row in retrieve(q, c, k=RETRIEVAL_K)]
     gold = [sorted(int(g) for g in gs) for gs in rset.gold]
     return dict(metrics.score(task, ranked, gold, lang))
@@ -537,10 +549,12 @@ def evaluate_zero_shot(
     if spec.format == "retrieval":
         retrieval_layer = layer if layer is not None else _default_layer(profile)
     rows: list[dict] = []
+    embedded: dict[str, np.ndarray] = {}  # one model, layer and length: each text is embedded once
     for lang in languages:
         if spec.format == "retrieval":
             rset = sources.load_retrieval(task, lang, source, split="test", limit=limit)
-            scores = evaluate_retrieval(model, tokenizer, rset, layer=retrieval_layer, max_length=max_length, task=task, lang=lang, batch_size=batch_size)
+            scores = evaluate_retrieval(model, tokenizer, rset, layer=retrieval_layer, max_length=max_length,
+                                        task=task, lang=lang, batch_size=batch_size, cache=embedded)
         else:
             examples = sources.load_examples(task, "test", lang, source, limit=limit)
             references = _references(task, lang, spec.format, examples)
@@ -588,7 +602,7 @@ def _default_layer(profile: str) -> int:
     return int(get_preset(get_profile(profile).model).retrieval_layer)
 
 
-def _saved_model_dir(path: Path) -> Path:
+def saved_model_dir(path: Path) -> Path:
     """The directory holding ``config.json``: ``path`` itself or its ``model/``."""
     for candidate in (path, path / "model"):
         if (candidate / "config.json").is_file():
@@ -623,11 +637,13 @@ def _load_for_task(model_dir_or_model, spec, *, tokenizer, profile: str):
             model = load_model(str(model_dir_or_model), head=None)
             return model, tokenizer if tokenizer is not None else load_tokenizer(str(model_dir_or_model))
         raise StudyError(f"no run directory {path} for {spec.name}: train this arm first")
-    directory = _saved_model_dir(path)
+    directory = saved_model_dir(path)
     model = getattr(transformers, _AUTO_CLASS[spec.format]).from_pretrained(directory)
     if tokenizer is None:
         if (directory / "tokenizer.json").is_file() or (directory / "tokenizer_config.json").is_file():
-            tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
+            from .models import tokenizer_from_dir
+
+            tokenizer = tokenizer_from_dir(directory)
         else:
             tokenizer = _profile_tokenizer(profile)
     return model, tokenizer

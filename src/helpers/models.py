@@ -346,6 +346,31 @@ def _xlmr_vocab_tokenizer_dir() -> Path:
     return ensure_converted()
 
 
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model")
+_TOKENIZER_CACHE: dict[str, object] = {}
+
+
+def tokenizer_from_dir(path: str | os.PathLike):
+    """``AutoTokenizer.from_pretrained(path)``, parsed once per process for identical files.
+
+    Every run directory of the study holds a copy of the same tokenizer, and parsing its 17 MB
+    ``tokenizer.json`` takes about two seconds on a 2-core CPU, once per training run and once per
+    evaluation. The files are hashed (tens of milliseconds) and a copy identical to one already
+    loaded returns that tokenizer. Loaded tokenizers are only called, never modified, by the study.
+    """
+    from transformers import AutoTokenizer
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    for name in _TOKENIZER_FILES:
+        if (path / name).is_file():
+            digest.update(name.encode() + b"\0" + (path / name).read_bytes())
+    key = digest.hexdigest()
+    if key not in _TOKENIZER_CACHE:
+        _TOKENIZER_CACHE[key] = AutoTokenizer.from_pretrained(path)
+    return _TOKENIZER_CACHE[key]
+
+
 def load_tokenizer(preset: str, pretrained: bool | None = None):
     """A fast tokenizer (offsets available) for a preset or a checkpoint directory.
 
@@ -360,11 +385,11 @@ def load_tokenizer(preset: str, pretrained: bool | None = None):
     if path is not None:
         if not ((path / "tokenizer.json").is_file() or (path / "tokenizer_config.json").is_file()):
             raise StudyError(f"{path} holds no tokenizer (tokenizer.json): pass the preset name instead")
-        return AutoTokenizer.from_pretrained(path)
+        return tokenizer_from_dir(path)
     if p.hub_id is None:
-        return AutoTokenizer.from_pretrained(model_path(p.name))
+        return tokenizer_from_dir(model_path(p.name))
     if pretrained is False:
-        return AutoTokenizer.from_pretrained(_xlmr_vocab_tokenizer_dir())
+        return tokenizer_from_dir(_xlmr_vocab_tokenizer_dir())
     try:
         return AutoTokenizer.from_pretrained(p.hub_id)
     except (OSError, ValueError) as exc:
@@ -372,7 +397,7 @@ def load_tokenizer(preset: str, pretrained: bool | None = None):
             raise StudyError(f"cannot load the {p.hub_id} tokenizer from the hub ({type(exc).__name__}); "
                              f"use pretrained=False for the offline XLM-R tokenizer") from None
         log.warning("hub tokenizer %s unavailable; using the converted XLM-R tokenizer", p.hub_id)
-        return AutoTokenizer.from_pretrained(_xlmr_vocab_tokenizer_dir())
+        return tokenizer_from_dir(_xlmr_vocab_tokenizer_dir())
 
 
 # --------------------------------------------------------------------------- models

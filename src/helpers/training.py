@@ -29,6 +29,7 @@ Command line (also under ``accelerate launch --num_processes 2 --cpu``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -120,9 +121,9 @@ def _is_checkpoint(init: str | os.PathLike) -> bool:
 def load_tokenizer(init: str | os.PathLike):
     """The tokenizer of a preset name or of a saved run directory."""
     if _is_checkpoint(init):
-        from transformers import AutoTokenizer
+        from .models import tokenizer_from_dir
 
-        return AutoTokenizer.from_pretrained(str(init))
+        return tokenizer_from_dir(init)
     from .models import load_tokenizer as preset_tokenizer
 
     return preset_tokenizer(str(init))
@@ -252,6 +253,18 @@ def _trainer_classes():
                 self.examples_seen += int(mask.shape[0])
             return super().training_step(model, inputs, num_items_in_batch)
 
+        def _save(self, output_dir=None, state_dict=None):
+            """A checkpoint without the frozen parameters (the embedded profile's 96M-parameter embedding
+            matrix: 384 of a checkpoint's 470 MB). A checkpoint is only ever loaded back into the model
+            that wrote it (a resume, or the best epoch at the end), which still holds those parameters
+            unchanged; the Trainer loads checkpoints non-strictly. Run directories keep full models."""
+            if state_dict is None:
+                model = self.accelerator.unwrap_model(self.model)
+                frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+                if frozen:
+                    state_dict = {k: v for k, v in model.state_dict().items() if k not in frozen}
+            return super()._save(output_dir, state_dict=state_dict)
+
     class CounterCheckpoint(TrainerCallback):
         """Saves the token counters and elapsed time beside each checkpoint (for resumes)."""
 
@@ -351,6 +364,15 @@ def _world_sum(value: int) -> int:
 
 def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def _run_lock(run_dir: Path):
+    """The run directory's lock, taken by rank 0 only.
+
+    Ranks of one distributed job train the same run together: if every rank took the exclusive lock,
+    rank 1 would wait on it while rank 0 waits for rank 1 in the first collective, forever.
+    """
+    return runs.file_lock(run_dir) if _is_main_process() else contextlib.nullcontext()
 
 
 def _barrier() -> None:
@@ -476,7 +498,7 @@ def _train_single(
         "recipes": [r.as_dict() for r in stage_recipes],
     }
     params = json.loads(json.dumps(params, default=str))
-    with runs.file_lock(run_dir):  # one trainer per run directory, even across sweep jobs
+    with _run_lock(run_dir):  # one trainer per run directory, even across sweep jobs
         hit = _cached(run_dir, params, phase, task, arm)
         if hit:
             return hit
@@ -816,7 +838,7 @@ def train_multitask(
         "profile": profile, "source": _source_id(source), "seed": seed, "temperature": temperature, "cap": cap,
         "recipe": r.as_dict(),
     }, default=str))
-    with runs.file_lock(run_dir):  # one trainer per run directory, even across sweep jobs
+    with _run_lock(run_dir):  # one trainer per run directory, even across sweep jobs
         hit = _cached(run_dir, params, "intermediate", "multi", "multi")
         if hit:
             return hit
