@@ -10,6 +10,7 @@ process. Rows go to ``results/inference.csv``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
@@ -22,23 +23,17 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 def load_arm_model(cfg: StudyConfig, arm: str, task: str):
     """The deployed model of ``arm`` on ``task`` (fine-tuned head, or the encoder for retrieval)."""
-    import transformers
-
     from . import pipeline
+    from .evaluation import saved_model_dir
+    from .models import load_model
     from .preprocess import HEAD_FOR_FORMAT
     from .tasks import get_task
-    from .training import HEAD_CLASSES, RETRIEVAL
+    from .training import RETRIEVAL
 
     path, _ = pipeline.arm_model(cfg, arm, task)
     if task in RETRIEVAL:
-        from .models import load_model
-
         return load_model(path, head="encoder")
-    auto = getattr(transformers, HEAD_CLASSES[HEAD_FOR_FORMAT[get_task(task).format]])
-    from .evaluation import saved_model_dir
-    from pathlib import Path
-
-    return auto.from_pretrained(saved_model_dir(Path(path)))
+    return load_model(saved_model_dir(Path(path)), head=HEAD_FOR_FORMAT[get_task(task).format], keep_head=True)
 
 
 def task_inputs(cfg: StudyConfig, task: str, tokenizer, *, examples: int = 64, batch_size: int = 16) -> list[dict]:

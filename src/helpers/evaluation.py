@@ -610,19 +610,10 @@ def saved_model_dir(path: Path) -> Path:
     raise StudyError(f"no saved model in {path} (no config.json there or in model/): train this arm first")
 
 
-_AUTO_CLASS = {
-    "pair-classification": "AutoModelForSequenceClassification",
-    "single-classification": "AutoModelForSequenceClassification",
-    "multiple-choice": "AutoModelForMultipleChoice",
-    "tagging": "AutoModelForTokenClassification",
-    "span-qa": "AutoModelForQuestionAnswering",
-    "retrieval": "AutoModel",
-}
-
-
 def _load_for_task(model_dir_or_model, spec, *, tokenizer, profile: str):
     """(model, tokenizer) for ``spec`` from a model object, a saved directory or a preset."""
-    import transformers
+    from .models import load_model, load_tokenizer, tokenizer_from_dir
+    from .preprocess import HEAD_FOR_FORMAT
 
     if not isinstance(model_dir_or_model, (str, Path)):
         model = model_dir_or_model
@@ -632,17 +623,14 @@ def _load_for_task(model_dir_or_model, spec, *, tokenizer, profile: str):
     path = Path(model_dir_or_model)
     if not path.exists():
         if spec.format == "retrieval":
-            from .models import load_model, load_tokenizer
-
             model = load_model(str(model_dir_or_model), head=None)
             return model, tokenizer if tokenizer is not None else load_tokenizer(str(model_dir_or_model))
         raise StudyError(f"no run directory {path} for {spec.name}: train this arm first")
     directory = saved_model_dir(path)
-    model = getattr(transformers, _AUTO_CLASS[spec.format]).from_pretrained(directory)
+    # the saved model with its trained head (retrieval: the encoder)
+    model = load_model(directory, head=HEAD_FOR_FORMAT.get(spec.format, "encoder"), keep_head=True)
     if tokenizer is None:
         if (directory / "tokenizer.json").is_file() or (directory / "tokenizer_config.json").is_file():
-            from .models import tokenizer_from_dir
-
             tokenizer = tokenizer_from_dir(directory)
         else:
             tokenizer = _profile_tokenizer(profile)

@@ -39,7 +39,7 @@ from .errors import StudyError, check_choice, check_positive, invalid_choice
 log = logging.getLogger(__name__)
 
 HEADS = ("encoder", "sequence-classification", "multiple-choice", "token-classification", "question-answering")
-_AUTO = {
+AUTO_CLASSES = {  # model head -> transformers auto class
     "encoder": "AutoModel",
     "sequence-classification": "AutoModelForSequenceClassification",
     "multiple-choice": "AutoModelForMultipleChoice",
@@ -443,7 +443,7 @@ def load_model(
     if num_labels is not None:
         check_positive("num_labels", num_labels, integer=True)
     p, path = _resolve(preset_or_path)
-    auto = getattr(transformers, _AUTO[head])
+    auto = getattr(transformers, AUTO_CLASSES[head])
     loading = {k: kwargs.pop(k) for k in list(kwargs) if k in _LOADING_KWARGS}
     config_kwargs = dict(kwargs)
     if num_labels is not None and head in ("sequence-classification", "token-classification"):

@@ -65,11 +65,17 @@ def _index(rows: list[dict], key: tuple[str, ...], table: str) -> dict[tuple, di
     return out
 
 
-def _read(directory: Path, name: str, profile: str) -> list[dict]:
-    path = directory / name
-    if not path.exists():
-        raise StudyError(f"{path} is missing: cannot compare {name}")
-    return [r for r in read_table(path) if r.get("profile") == profile]
+def _pair(fresh_dir: Path, reference_dir: Path, name: str, key: tuple[str, ...], profile: str) -> tuple[dict, dict]:
+    """The ``profile`` rows of table ``name`` in both directories, indexed by ``key``."""
+    indexed = []
+    for directory in (fresh_dir, reference_dir):
+        path = directory / name
+        if not path.exists():
+            raise StudyError(f"{path} is missing: cannot compare {name}")
+        indexed.append(_index([r for r in read_table(path) if r.get("profile") == profile], key, name))
+    if not indexed[1]:
+        raise StudyError(f"{reference_dir / name} has no {profile} rows to compare with")
+    return indexed[0], indexed[1]
 
 
 def _missing(fresh: dict, ref: dict, table: str, key: tuple[str, ...]) -> list[str]:
@@ -90,10 +96,7 @@ def compare(fresh_dir: Path, reference_dir: Path | None = None, profile: str = "
     fresh_dir = Path(fresh_dir)
     problems: list[str] = []
 
-    f_cost = _index(_read(fresh_dir, "training_cost.csv", profile), COST_KEY, "training_cost.csv")
-    r_cost = _index(_read(reference_dir, "training_cost.csv", profile), COST_KEY, "training_cost.csv")
-    if not r_cost:
-        raise StudyError(f"{reference_dir / 'training_cost.csv'} has no {profile} rows to compare with")
+    f_cost, r_cost = _pair(fresh_dir, reference_dir, "training_cost.csv", COST_KEY, profile)
     problems += _missing(f_cost, r_cost, "training_cost.csv", COST_KEY)
     for k in sorted(f_cost.keys() & r_cost.keys()):
         for col in COST_EXACT:
@@ -101,10 +104,7 @@ def compare(fresh_dir: Path, reference_dir: Path | None = None, profile: str = "
                 problems.append(f"training_cost.csv: {dict(zip(COST_KEY, k))} {col} is {f_cost[k].get(col)}, "
                                 f"reference {r_cost[k].get(col)}")
 
-    f_zs = _index(_read(fresh_dir, "zero_shot.csv", profile), ZERO_SHOT_KEY, "zero_shot.csv")
-    r_zs = _index(_read(reference_dir, "zero_shot.csv", profile), ZERO_SHOT_KEY, "zero_shot.csv")
-    if not r_zs:
-        raise StudyError(f"{reference_dir / 'zero_shot.csv'} has no {profile} rows to compare with")
+    f_zs, r_zs = _pair(fresh_dir, reference_dir, "zero_shot.csv", ZERO_SHOT_KEY, profile)
     problems += _missing(f_zs, r_zs, "zero_shot.csv", ZERO_SHOT_KEY)
     common = sorted(f_zs.keys() & r_zs.keys())
     equal = 0

@@ -44,6 +44,7 @@ import numpy as np
 
 from . import costs, preprocess, recipes, runs
 from .errors import StudyError, check_choice, run_cli
+from .models import AUTO_CLASSES
 
 # --------------------------------------------------------------------------- what trains on what
 #: English training data of each target (phase iii): stages of (data task, train split, dev split).
@@ -62,12 +63,7 @@ SHARED_TARGET = {"mlqa": "xquad"}  # targets evaluated with another target's mod
 RETRIEVAL = ("tatoeba", "lareqa", "mewslix")
 TRAINABLE_TARGETS = tuple(TARGET_DATA) + tuple(SHARED_TARGET)
 SIQA_PROFILES = ("xtreme-dir", "full")
-HEAD_CLASSES = {
-    "sequence-classification": "AutoModelForSequenceClassification",
-    "multiple-choice": "AutoModelForMultipleChoice",
-    "token-classification": "AutoModelForTokenClassification",
-    "question-answering": "AutoModelForQuestionAnswering",
-}
+HEAD_CLASSES = {head: cls for head, cls in AUTO_CLASSES.items() if head != "encoder"}  # the task heads
 
 
 @dataclass(frozen=True)
