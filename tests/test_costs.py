@@ -45,6 +45,32 @@ def test_count_flops_on_a_transformer_grows_with_length():
     assert 1.9 < f16 / f8 < 2.3
 
 
+def test_count_flops_is_measured_once_per_architecture_trainable_set_and_shape(monkeypatch):
+    from transformers import AutoModelForSequenceClassification, XLMRobertaConfig
+
+    cfg = XLMRobertaConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=80, pad_token_id=1, type_vocab_size=1)
+    torch.manual_seed(0)
+    a = AutoModelForSequenceClassification.from_config(cfg)
+    torch.manual_seed(1)
+    b = AutoModelForSequenceClassification.from_config(cfg)  # same shape, other weights: same FLOPs
+    batch = {"input_ids": torch.full((2, 8), 5), "labels": torch.tensor([0, 1])}
+    monkeypatch.setattr(costs, "_FLOPS_CACHE", {})
+    measured = []
+    real = costs._count_flops
+    monkeypatch.setattr(costs, "_count_flops", lambda m, x: measured.append(1) or real(m, x))
+    first = costs.count_flops(a, batch)
+    assert costs.count_flops(b, {"input_ids": torch.full((2, 8), 7), "labels": torch.tensor([1, 1])}) == first
+    assert len(measured) == 1
+    longer = costs.count_flops(a, {"input_ids": torch.full((2, 9), 5), "labels": torch.tensor([0, 1])})
+    a.roberta.embeddings.word_embeddings.weight.requires_grad_(False)
+    frozen = costs.count_flops(a, batch)
+    assert len(measured) == 3 and longer > first
+    assert frozen == real(a, batch)  # the frozen model's own count, not the trainable one's
+    assert costs.count_flops(Linear(), {"x": torch.ones(2, 4)}) == 96  # no config: measured every time
+    assert costs.count_flops(Linear(), {"x": torch.ones(2, 4)}) == 96 and len(measured) == 5
+
+
 def test_scale_flops():
     assert costs.scale_flops(1000, 100, 250) == 2500
     with pytest.raises(StudyError):

@@ -127,3 +127,62 @@ def test_tokenizer_from_dir_reuses_identical_files(tiny_dir, tmp_path):
     config.write_text(json.dumps({**json.loads(config.read_text()), "model_max_length": 7}))
     assert models.tokenizer_from_dir(copy).model_max_length == 7
     assert models.tokenizer_from_dir(copy) is not first  # edited files: a fresh load
+
+
+# --------------------------------------------------------------------------- run weights without frozen parameters
+def test_save_trained_leaves_out_the_frozen_matrix_and_read_weights_restores_it(tmp_path):
+    import torch
+    from safetensors import safe_open
+
+    torch.manual_seed(0)
+    model = models.load_model("tiny", head="token-classification", num_labels=4, seed=0)
+    model.get_input_embeddings().weight.requires_grad_(False)
+    with torch.no_grad():
+        model.roberta.encoder.layer[0].attention.self.query.weight.add_(1.0)  # "trained"
+    left_out = models.save_trained(model, tmp_path / "run", "tiny")
+    assert left_out == ["roberta.embeddings.word_embeddings.weight"]
+    with safe_open(str(tmp_path / "run" / "model.safetensors"), framework="pt") as handle:
+        keys = set(handle.keys())
+    assert "roberta.embeddings.word_embeddings.weight" not in keys and "classifier.weight" in keys
+    marker = json.loads((tmp_path / "run" / models.FROZEN_FILE).read_text())
+    assert marker["preset"] == "tiny"
+    assert marker["parameters"]["roberta.embeddings.word_embeddings.weight"]["from"] == "embeddings.word_embeddings.weight"
+    assert models.frozen_source(tmp_path / "run") == "tiny"
+
+    state = models.read_weights(tmp_path / "run")
+    assert set(state) == set(model.state_dict())
+    again = models.load_model(str(tmp_path / "run"), head="token-classification", keep_head=True)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(again.state_dict()[name], tensor), name
+    # the encoder of the run going on with a new head (a STILTs target run) gets the restored matrix too
+    tagger = models.load_model(str(tmp_path / "run"), head="sequence-classification", num_labels=2, seed=0)
+    assert torch.equal(tagger.roberta.embeddings.word_embeddings.weight, model.roberta.embeddings.word_embeddings.weight)
+
+
+def test_read_weights_refuses_a_preset_rebuilt_with_other_weights(tmp_path):
+    model = models.load_model("tiny", head="encoder")
+    model.get_input_embeddings().weight.requires_grad_(False)
+    models.save_trained(model, tmp_path / "run", "tiny")
+    path = tmp_path / "run" / models.FROZEN_FILE
+    marker = json.loads(path.read_text())
+    marker["parameters"]["embeddings.word_embeddings.weight"]["checksum"] += 1.0
+    path.write_text(json.dumps(marker))
+    with pytest.raises(StudyError) as err:
+        models.read_weights(tmp_path / "run")
+    assert "\n" not in str(err.value) and "not the tensor this run was trained with" in str(err.value)
+
+
+def test_save_trained_saves_in_full_without_frozen_parameters_or_a_local_preset(tmp_path):
+    from safetensors import safe_open
+
+    model = models.load_model("tiny", head="encoder")
+    assert models.save_trained(model, tmp_path / "trainable", "tiny") == []  # nothing frozen
+    model.get_input_embeddings().weight.requires_grad_(False)
+    assert models.save_trained(model, tmp_path / "no-preset", None) == []  # nowhere to restore it from
+    for name in ("trainable", "no-preset"):
+        assert not (tmp_path / name / models.FROZEN_FILE).exists()
+        with safe_open(str(tmp_path / name / "model.safetensors"), framework="pt") as handle:
+            assert "embeddings.word_embeddings.weight" in set(handle.keys())
+    assert models.frozen_source("tiny") == "tiny"
+    assert models.frozen_source("xlmr-large") is None  # a hub model: runs from it are saved in full
+    assert models.frozen_source(tmp_path / "no-preset") is None

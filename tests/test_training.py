@@ -257,3 +257,27 @@ def test_run_lock_is_taken_by_rank_zero_only(tmp_path, monkeypatch):
         enter("1")
         enter("0")
     assert entered == {"1": True, "0": False}
+
+
+def test_run_directories_leave_out_the_frozen_embedding_matrix(isolated_results):
+    """A STILTs lineage from a local preset with the embedding matrix frozen: neither run directory
+    stores the matrix, both name the preset it comes back from, and the target run trained from the
+    intermediate one sees the preset's matrix unchanged."""
+    import torch
+    from safetensors import safe_open
+
+    from helpers import models
+
+    src = tiny.FakeSource()
+    frozen = dataclasses.replace(RECIPE, freeze_embeddings=True)
+    inter = training.train_intermediate("mnli", profile="smoke", source=src, seed=1, init="tiny", recipe=frozen)
+    target = training.train_target("xnli", "mnli", str(inter.run_dir), profile="smoke", source=src, seed=1, recipe=frozen)
+    preset = models.load_model("tiny").embeddings.word_embeddings.weight
+    for run_dir, key in ((inter.run_dir, "embeddings.word_embeddings.weight"),
+                         (target.run_dir, "roberta.embeddings.word_embeddings.weight")):
+        with safe_open(str(run_dir / "model.safetensors"), framework="pt") as handle:
+            assert key not in set(handle.keys())
+        assert json.loads((run_dir / models.FROZEN_FILE).read_text())["preset"] == "tiny"
+        assert torch.equal(models.read_weights(run_dir)[key], preset)
+    model = models.load_model(str(target.run_dir), head="sequence-classification", keep_head=True)
+    assert torch.equal(model.roberta.embeddings.word_embeddings.weight, preset)

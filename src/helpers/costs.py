@@ -26,13 +26,58 @@ KEY = ("profile", "arm", "phase", "task", "seed")
 PHASES = ("intermediate", "target")
 
 
+_FLOPS_CACHE: dict[tuple, int] = {}
+
+
+def _structure_key(model, batch: Mapping) -> tuple | None:
+    """What the FLOPs of a pass depend on: the architecture, which parameters train, the input shapes.
+
+    ``FlopCounterMode`` counts from shapes alone, so two models of the same
+    configuration and head with the same trainable parameters cost the same on
+    batches of the same shapes (every arm of a task trains on the same first
+    batch). ``None`` (not cached) for a model without a transformers config.
+    """
+    import torch
+
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(config, "to_json_string"):
+        return None
+    inputs = []
+    for name in sorted(batch):
+        value = batch[name]
+        if isinstance(value, torch.Tensor):
+            inputs.append((name, tuple(value.shape), str(value.dtype)))
+        elif isinstance(value, (str, int, float, bool, type(None))):
+            inputs.append((name, value))
+        else:
+            return None
+    import json
+
+    # problem_type is set by the first forward of a classifier (it picks the loss, which is not counted)
+    shape = {k: v for k, v in config.to_dict().items() if k != "problem_type"}
+    trainable = tuple(name for name, p in model.named_parameters() if p.requires_grad)
+    return (type(model).__qualname__, json.dumps(shape, sort_keys=True, default=str), hash(trainable), tuple(inputs))
+
+
 def count_flops(model, batch: Mapping) -> int:
     """FLOPs of one forward + backward pass of ``model`` on ``batch``.
 
     ``batch`` holds tensors (with labels, so the model returns a loss; without
     them the sum of the first output is back-propagated). The model's
-    gradients and train/eval mode are left as they were.
+    gradients and train/eval mode are left as they were. A count depends only
+    on the architecture, the trainable parameters and the input shapes, so it
+    is measured once per process for each (see :func:`_structure_key`).
     """
+    key = _structure_key(model, batch)
+    if key is not None and key in _FLOPS_CACHE:
+        return _FLOPS_CACHE[key]
+    flops = _count_flops(model, batch)
+    if key is not None:
+        _FLOPS_CACHE[key] = flops
+    return flops
+
+
+def _count_flops(model, batch: Mapping) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 

@@ -456,7 +456,7 @@ def load_model(
         return auto.from_config(config, **loading)
     source = path if path is not None else model_path(p.name)
     if path is None or keep_head or head == "encoder":
-        return auto.from_pretrained(source, **config_kwargs, **loading)
+        return from_saved(auto, source, **config_kwargs, **loading)
     # a checkpoint directory going on with a new head: its encoder, a fresh head
     config = transformers.AutoConfig.from_pretrained(source)
     labels = config_kwargs.pop("num_labels", None)
@@ -473,14 +473,7 @@ def load_model(
 
 def _load_encoder_weights(model, directory: Path) -> None:
     """Copy a checkpoint's encoder weights (any head dropped) into ``model.base_model``."""
-    from safetensors.torch import load_file
-
-    files = sorted(directory.glob("*.safetensors"))
-    if not files:
-        raise StudyError(f"{directory} holds no safetensors weights")
-    state = {}
-    for file in files:
-        state.update(load_file(str(file)))
+    state = read_weights(directory)
     prefix = model.base_model_prefix + "."
     if any(k.startswith(prefix) for k in state):
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
@@ -492,6 +485,122 @@ def _load_encoder_weights(model, directory: Path) -> None:
         raise StudyError(
             f"checkpoint {directory} does not fit a {type(model).__name__}: missing {missing[:3]}, unexpected {unexpected[:3]}"
         )
+
+
+# --------------------------------------------------------------------------- run weights without frozen parameters
+FROZEN_FILE = "frozen.json"
+
+
+def frozen_source(init: str | os.PathLike) -> str | None:
+    """The local preset that a model trained from ``init`` keeps its frozen parameters from.
+
+    A preset whose weights are on disk (``e5-small``, ``tiny``) is its own
+    source; a run directory written by :func:`save_trained` names its
+    preset in ``frozen.json``. ``None`` for anything else (a hub model, a
+    directory saved in full): its models are saved in full.
+    """
+    if str(init) in PRESETS:
+        return str(init) if PRESETS[str(init)].hub_id is None else None
+    marker = Path(init) / FROZEN_FILE
+    if marker.is_file():
+        return json.loads(marker.read_text(encoding="utf-8"))["preset"]
+    return None
+
+
+def _checksum(tensor) -> float:
+    """A cheap fingerprint: the float64 sum of 65 rows spread evenly over the tensor.
+
+    Summing all of a 384 MB matrix read from disk takes half a second per load;
+    65 rows tell one preset's weights from another's just as surely.
+    """
+    import torch
+
+    t = tensor.detach().reshape(tensor.shape[0], -1) if tensor.dim() else tensor.detach().reshape(1, 1)
+    rows = torch.linspace(0, t.shape[0] - 1, steps=min(65, t.shape[0])).round().long().unique()
+    return float(t[rows].sum(dtype=torch.float64))
+
+
+def save_trained(model, out: str | os.PathLike, preset: str | None) -> list[str]:
+    """``model.save_pretrained(out)`` without the frozen parameters that ``preset`` holds unchanged.
+
+    The embedded profile trains with the 96M-parameter word-embedding matrix
+    frozen: 384 MB of a 470 MB e5-small model that every run would otherwise
+    copy. Those tensors are left out of ``model.safetensors``; ``frozen.json``
+    names the preset, the key each comes from and its checksum, and
+    :func:`read_weights` puts them back. With no frozen parameter, or no local
+    ``preset`` to restore them from, the model is saved in full. Returns the
+    keys left out.
+    """
+    out = Path(out)
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    if not frozen or preset is None or frozen_source(preset) != preset:
+        model.save_pretrained(str(out))
+        return []
+    from safetensors import safe_open
+
+    state = model.state_dict()
+    prefix = getattr(model, "base_model_prefix", "") + "."
+    base_file = Path(model_path(preset)) / "model.safetensors"
+    with safe_open(str(base_file), framework="pt") as handle:
+        available = set(handle.keys())
+    entries = {}
+    for key in sorted(frozen):
+        base_key = key[len(prefix):] if key.startswith(prefix) and key[len(prefix):] in available else key
+        if base_key not in available:  # not a preset parameter (a frozen new layer): keep it in the file
+            continue
+        entries[key] = {"from": base_key, "shape": list(state[key].shape), "checksum": _checksum(state[key])}
+    model.save_pretrained(str(out), state_dict={k: v for k, v in state.items() if k not in entries})
+    (out / FROZEN_FILE).write_text(json.dumps({"preset": preset, "parameters": entries}, indent=1, sort_keys=True),
+                                  encoding="utf-8")
+    return sorted(entries)
+
+
+def read_weights(directory: str | os.PathLike) -> dict:
+    """Every tensor of a saved model: its safetensors files plus the frozen ones named in ``frozen.json``.
+
+    Fails with one line when a restored tensor differs from the one trained
+    with (the preset was rebuilt with other weights since the run).
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    files = sorted(directory.glob("*.safetensors"))
+    if not files:
+        raise StudyError(f"{directory} holds no safetensors weights")
+    state = {}
+    for file in files:
+        state.update(load_file(str(file)))
+    marker = directory / FROZEN_FILE
+    if not marker.is_file():
+        return state
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    base_file = Path(model_path(info["preset"])) / "model.safetensors"
+    with safe_open(str(base_file), framework="pt") as handle:
+        for key, entry in info["parameters"].items():
+            tensor = handle.get_tensor(entry["from"])
+            if list(tensor.shape) != entry["shape"] or not math.isclose(_checksum(tensor), entry["checksum"],
+                                                                           rel_tol=1e-9, abs_tol=1e-6):
+                raise StudyError(f"{directory}: the frozen {key} of preset {info['preset']} ({base_file}) is not "
+                                 f"the tensor this run was trained with; delete {directory} and rerun its training")
+            state[key] = tensor
+    return state
+
+
+def from_saved(auto, directory: str | os.PathLike, config=None, **kwargs):
+    """``auto.from_pretrained(directory, **kwargs)`` for a directory written by :func:`save_trained`."""
+    import transformers
+
+    directory = Path(directory)
+    if not (directory / FROZEN_FILE).is_file():
+        return auto.from_pretrained(str(directory), **kwargs)
+    loading = {k: kwargs.pop(k) for k in list(kwargs) if k in _LOADING_KWARGS}
+    config = config or transformers.AutoConfig.from_pretrained(str(directory), **kwargs)
+    # an auto class needs a model name to load from; the concrete class it maps this config to takes
+    # the complete state dict instead (transformers: from_pretrained(None, config=..., state_dict=...))
+    mapping = getattr(auto, "_model_mapping", None)
+    cls = mapping[type(config)] if mapping is not None else auto
+    return cls.from_pretrained(None, config=config, state_dict=read_weights(directory), **loading)
 
 
 def describe(preset: str) -> dict:

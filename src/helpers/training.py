@@ -42,7 +42,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import costs, preprocess, recipes, runs
+from . import costs, models, preprocess, recipes, runs
 from .errors import StudyError, check_choice, run_cli
 from .models import AUTO_CLASSES
 
@@ -133,10 +133,12 @@ def load_model(init: str | os.PathLike, head: str, num_labels: int | None = None
     if _is_checkpoint(init):
         import transformers
 
+        from .models import from_saved
+
         cls = getattr(transformers, HEAD_CLASSES[head])
         kwargs = {"num_labels": num_labels} if num_labels else {}
         try:
-            return cls.from_pretrained(str(init), **kwargs)
+            return from_saved(cls, init, **kwargs)
         except Exception as exc:  # a truncated or corrupt checkpoint: one clear line
             weights = Path(init) / "model.safetensors"
             first = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -253,7 +255,8 @@ def _trainer_classes():
             """A checkpoint without the frozen parameters (the embedded profile's 96M-parameter embedding
             matrix: 384 of a checkpoint's 470 MB). A checkpoint is only ever loaded back into the model
             that wrote it (a resume, or the best epoch at the end), which still holds those parameters
-            unchanged; the Trainer loads checkpoints non-strictly. Run directories keep full models."""
+            unchanged; the Trainer loads checkpoints non-strictly. Run directories leave them out too
+            (:func:`helpers.models.save_trained`)."""
             if state_dict is None:
                 model = self.accelerator.unwrap_model(self.model)
                 frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
@@ -303,7 +306,9 @@ def _training_args(recipe: recipes.Recipe, out: Path, *, metric: str | None, lab
         data_seed=recipe.seed,
         use_cpu=not on_gpu,
         bf16=recipe.bf16,
-        optim="adamw_torch_fused" if on_gpu else "adamw_torch",
+        # fused AdamW: one kernel for all parameters; on the 2-core AVX2 CPU an update of e5-small's
+        # 21M trainable parameters takes 0.03 s instead of 0.09 s (the per-tensor loop)
+        optim="adamw_torch_fused",
         disable_tqdm=True,
         dataloader_num_workers=0,
         save_only_model=False,
@@ -455,10 +460,10 @@ def _cleanup_work(work: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _save_encoder_only(model, out: Path) -> None:
-    """Save the encoder of a task model (no head) as a standalone base model."""
+def _save_encoder_only(model, out: Path, preset: str | None) -> None:
+    """Save the encoder of a task model (no head) as a standalone base model (frozen parameters left out)."""
     base = getattr(model, getattr(model, "base_model_prefix", ""), None) or model.base_model
-    base.save_pretrained(str(out))
+    models.save_trained(base, out, preset)
 
 
 # --------------------------------------------------------------------------- single-task training
@@ -501,6 +506,7 @@ def _train_single(
 
         work = Path(str(run_dir) + ".work")
         current_init = str(init)
+        frozen_from = models.frozen_source(init)  # the preset that holds the frozen parameters
         total = {"tokens": 0, "examples": 0, "steps": 0, "wall_s": 0.0, "flops": 0}
         dev_metrics: dict = {}
         best_step = None
@@ -550,8 +556,7 @@ def _train_single(
                 args=args,
                 data_collator=collator,
                 train_dataset=train_ds,
-                eval_dataset=dev_ds,
-                processing_class=tokenizer,
+                eval_dataset=dev_ds,  # no processing_class: the collator is given, and checkpoints need no tokenizer
                 compute_metrics=make_compute_metrics(fmt, label_names=label_names, dev_examples=dev_ex,
                                                      dev_features=dev_feats),
             )
@@ -562,10 +567,12 @@ def _train_single(
             trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
             trainer.train(resume_from_checkpoint=checkpoint)
             model = trainer.model
-            dev_metrics = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
-                           if k.removeprefix("eval_") in (metric, "loss")}
             state = trainer.state
             best_step = _best_step(state)
+            dev_metrics = _logged_eval(state, best_step, metric)
+            if dev_metrics is None:  # no evaluation was logged at the selected step: evaluate now
+                dev_metrics = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
+                               if k.removeprefix("eval_") in (metric, "loss")}
             step_flops, step_tokens = _step_flops(model, collator, train_ds, r.batch_size)
             tokens = _world_sum(trainer.tokens_seen - before["tokens"]) + before["tokens"]
             stage_cost = {
@@ -594,9 +601,9 @@ def _train_single(
 
         def write(tmp: Path) -> None:
             if encoder_only:
-                _save_encoder_only(model, tmp)
+                _save_encoder_only(model, tmp, frozen_from)
             else:
-                model.save_pretrained(str(tmp))
+                models.save_trained(model, tmp, frozen_from)
             tokenizer.save_pretrained(str(tmp))
             runs.atomic_write_json(tmp / "params.json", params)
             runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
@@ -609,6 +616,18 @@ def _train_single(
             costs.record_training_cost(cost_row)
         _cleanup_work(work)
         return TrainResult(run_dir, phase, task, arm, dev_metrics, best_step, cost_row, cached=False, params=params)
+
+
+def _logged_eval(state, step: int | None, metric: str) -> dict | None:
+    """The dev metrics the Trainer logged when it evaluated the selected checkpoint at ``step``.
+
+    The model kept at the end is that checkpoint (``load_best_model_at_end``), so
+    evaluating it again would only repeat the logged numbers.
+    """
+    for entry in reversed(state.log_history):
+        if entry.get("step") == step and f"eval_{metric}" in entry:
+            return {name: float(entry[f"eval_{name}"]) for name in (metric, "loss") if f"eval_{name}" in entry}
+    return None
 
 
 def _best_step(state) -> int | None:
@@ -861,7 +880,7 @@ def train_multitask(
 
         _set_seed(seed)
         if _is_checkpoint(init):
-            encoder = AutoModel.from_pretrained(str(init))
+            encoder = models.from_saved(AutoModel, init)
         else:
             from .models import load_model as preset_model
 
@@ -913,7 +932,7 @@ def train_multitask(
         del torch
 
         def write(tmp: Path) -> None:
-            model.encoder.save_pretrained(str(tmp))
+            models.save_trained(model.encoder, tmp, models.frozen_source(init))
             tokenizer.save_pretrained(str(tmp))
             runs.atomic_write_json(tmp / "params.json", params)
             runs.atomic_write_json(tmp / "versions.json", runs.library_versions())
