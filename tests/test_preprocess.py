@@ -11,12 +11,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "training"))
 
 from helpers.errors import StudyError  # noqa: E402
+from helpers.evaluation import extract_answers  # noqa: E402
 from helpers.preprocess import (  # noqa: E402
     HEAD_FOR_FORMAT,
     collator_for,
     encode,
     feature_lengths,
-    qa_predictions,
     word_predictions,
 )
 from tiny import make_tokenizer  # noqa: E402
@@ -134,7 +134,7 @@ def test_span_qa_eval_offsets_and_nbest(tok):
     start[0, 0] = end[0, 0] = 100.0  # <s> is outside the context: never an answer
     start[0, 11], end[0, 11] = 3.0, 3.0  # "berlin" in window 1
     start[1, 6], end[1, 8] = 2.0, 2.5  # "capital of germany" in window 2 (score 4.5 < 6)
-    assert qa_predictions(QA, e, start, end) == {"q": "berlin"}
+    assert extract_answers(QA, e.to_list(), start, end, max_context=False) == {"q": "berlin"}
     start[1, 6] = 5.0  # now window 2's span scores 7.5
-    assert qa_predictions(QA, e, start, end) == {"q": "capital of germany"}
-    assert qa_predictions(QA, e, start, end, max_answer_length=2) == {"q": "berlin"}
+    assert extract_answers(QA, e.to_list(), start, end, max_context=False) == {"q": "capital of germany"}
+    assert extract_answers(QA, e.to_list(), start, end, max_answer_length=2, max_context=False) == {"q": "berlin"}

@@ -67,6 +67,14 @@ def test_target_run_is_complete_cached_and_deterministic(pretrained, isolated_re
     wa, wb = _weights(a.run_dir), _weights(b.run_dir)
     assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
 
+    # a run directory written by an earlier training revision is trained again, not reused
+    assert params["revision"] == training.TRAINING_REVISION
+    params["revision"] = training.TRAINING_REVISION - 1
+    (a.run_dir / "params.json").write_text(json.dumps(params))
+    redone = training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE)
+    assert not redone.cached and redone.metrics == a.metrics
+    assert json.loads((a.run_dir / "params.json").read_text())["revision"] == training.TRAINING_REVISION
+
 
 def test_stilts_transfer_keeps_the_encoder_and_adds_a_new_head(pretrained, isolated_results):
     src = tiny.FakeSource()
@@ -281,3 +289,35 @@ def test_run_directories_leave_out_the_frozen_embedding_matrix(isolated_results)
         assert torch.equal(models.read_weights(run_dir)[key], preset)
     model = models.load_model(str(target.run_dir), head="sequence-classification", keep_head=True)
     assert torch.equal(model.roberta.embeddings.word_embeddings.weight, preset)
+
+
+def test_qa_dev_metric_selects_with_the_evaluation_n_best_search():
+    """The Trainer's dev F1 for span QA is the zero-shot evaluation's: answers from
+    ``evaluation.extract_answers`` (max-context rule included), scored by ``metrics.qa_scores``."""
+    import numpy as np
+    from transformers.trainer_utils import EvalPrediction
+
+    words = "alpha beta gamma delta epsilon zeta eta theta".split()
+    context = " ".join(words)
+    spans, pos = [], 0
+    for w in words:
+        spans.append([pos, pos + len(w)])
+        pos += len(w) + 1
+
+    def window(first: int, last: int) -> list:  # <s> q q </s> </s> context words </s>
+        return [None] * 5 + [list(spans[w]) for w in range(first, last)] + [None]
+
+    # window 1 holds words 0-4, window 2 words 3-7; "epsilon" ends window 1 (no right context)
+    offsets = [window(0, 5), window(3, 8)]
+    start = np.full((2, 11), -10.0, dtype=np.float32)
+    end = np.full((2, 11), -10.0, dtype=np.float32)
+    start[0, 9], end[0, 9] = 8.0, 3.0  # window 1: "epsilon" scores 11
+    start[1, 6], end[1, 7] = 5.0, 4.0  # window 2: "epsilon zeta" scores 9
+    examples = [{"id": "b", "context": context, "answers": {"text": ["epsilon zeta"], "answer_start": [23]}}]
+    compute = training.make_compute_metrics("span-qa", dev_examples=examples,
+                                            dev_features={"example_id": ["b", "b"], "offset_mapping": offsets})
+    # max context gives epsilon to window 2, so the answer is "epsilon zeta" (F1 100); a search
+    # without that rule would answer "epsilon" (F1 66.7)
+    assert compute(EvalPrediction(predictions=(start, end), label_ids=None)) == {"f1": 100.0}
+    examples[0]["answers"]["text"] = ["epsilon"]
+    assert compute(EvalPrediction(predictions=(start, end), label_ids=None))["f1"] == pytest.approx(200 / 3)

@@ -4,9 +4,8 @@
 (see ARCHITECTURE.md) into a :class:`datasets.Dataset` of *unpadded* features;
 :func:`collator_for` pads a batch of them, so batches can be bucketed by
 length. The post-processing helpers map predictions back to examples:
-:func:`word_predictions` (tagging: sub-word logits -> one tag per word) and
-:func:`qa_predictions` (span QA: n-best start/end search over every window of
-an example -> answer text).
+:func:`word_predictions` (tagging: sub-word logits -> one tag per word); span
+QA answers are extracted by :func:`helpers.evaluation.extract_answers`.
 
 Columns per format
 ------------------
@@ -363,61 +362,6 @@ def word_predictions(word_ids: Sequence[int], token_predictions: Sequence[int], 
             out[w] = int(p)
         previous = w
     return out
-
-
-def qa_predictions(
-    examples: Sequence[Mapping],
-    features,
-    start_logits,
-    end_logits,
-    *,
-    n_best: int = 20,
-    max_answer_length: int = 30,
-) -> dict[str, str]:
-    """Answer text per example id from the start/end logits of its windows.
-
-    ``features`` is what :func:`encode` returned for span-qa with
-    ``train=False`` (``example_id``, ``offset_mapping``), aligned with the rows
-    of ``start_logits``/``end_logits`` (``[n_features, L]``, padding allowed).
-    For each window the ``n_best`` best start and end indices inside the
-    context are combined (end >= start, at most ``max_answer_length`` tokens);
-    the highest start+end score over all windows wins. An example with no
-    valid span gets "".
-    """
-    check_positive("n_best", n_best, integer=True)
-    check_positive("max_answer_length", max_answer_length, integer=True)
-    start_logits = np.asarray(start_logits)
-    end_logits = np.asarray(end_logits)
-    ids = list(features["example_id"])
-    offsets_all = list(features["offset_mapping"])
-    if len(ids) != len(start_logits) or len(ids) != len(end_logits):
-        raise StudyError(f"{len(ids)} features but {len(start_logits)} start and {len(end_logits)} end logit rows")
-    by_example: dict[str, list[int]] = collections.defaultdict(list)
-    for i, eid in enumerate(ids):
-        by_example[eid].append(i)
-    answers: dict[str, str] = {}
-    for ex in examples:
-        eid = str(ex["id"])
-        best_score, best_text = None, ""
-        for i in by_example.get(eid, []):
-            offsets = offsets_all[i]
-            n = len(offsets)
-            s_log = start_logits[i][:n]
-            e_log = end_logits[i][:n]
-            s_idx = np.argsort(s_log)[::-1][:n_best]
-            e_idx = np.argsort(e_log)[::-1][:n_best]
-            for s in s_idx:
-                if offsets[s] is None:
-                    continue
-                for e in e_idx:
-                    if offsets[e] is None or e < s or e - s + 1 > max_answer_length:
-                        continue
-                    score = float(s_log[s] + e_log[e])
-                    if best_score is None or score > best_score:
-                        best_score = score
-                        best_text = str(ex["context"])[offsets[s][0] : offsets[e][1]].strip()
-        answers[eid] = best_text
-    return answers
 
 
 def iter_batches(items: Iterable, size: int):

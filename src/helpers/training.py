@@ -59,6 +59,12 @@ TARGET_DATA = {
     "xquad": (("squad", "train", "dev"),),
     "tydiqa": (("tydiqa", "train", None),),
 }
+# Run directories are reused when their resolved parameters match. This revision is one of them: it
+# is bumped when a change to this module changes what a run learns or which checkpoint it keeps, so
+# that runs trained by the earlier code are trained again instead of reused.
+# 2: span-QA dev F1 from the evaluation's n-best search (max-context rule) and metrics.qa_scores.
+TRAINING_REVISION = 2
+
 SHARED_TARGET = {"mlqa": "xquad"}  # targets evaluated with another target's model
 RETRIEVAL = ("tatoeba", "lareqa", "mewslix")
 TRAINABLE_TARGETS = tuple(TARGET_DATA) + tuple(SHARED_TARGET)
@@ -168,32 +174,6 @@ def _data(source, stage: tuple[str, str, str | None], recipe: recipes.Recipe) ->
 
 
 # --------------------------------------------------------------------------- dev metrics
-def _squad_f1(prediction: str, golds: Sequence[str]) -> float:
-    import collections
-    import re
-    import string
-
-    def norm(s: str) -> list[str]:
-        s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
-        s = re.sub(r"\b(a|an|the)\b", " ", s)
-        return s.split()
-
-    best = 0.0
-    for gold in golds or [""]:
-        p, g = norm(prediction), norm(gold)
-        common = collections.Counter(p) & collections.Counter(g)
-        same = sum(common.values())
-        if not p or not g:
-            f1 = float(p == g)
-        elif same == 0:
-            f1 = 0.0
-        else:
-            prec, rec = same / len(p), same / len(g)
-            f1 = 2 * prec * rec / (prec + rec)
-        best = max(best, f1)
-    return best
-
-
 def _metric_name(fmt: str) -> str:
     return "f1" if fmt in ("tagging", "span-qa") else "accuracy"
 
@@ -201,17 +181,23 @@ def _metric_name(fmt: str) -> str:
 def make_compute_metrics(fmt: str, *, label_names=None, dev_examples=None, dev_features=None):
     """A ``compute_metrics`` for the Trainer: accuracy, seqeval F1 (tagging) or SQuAD F1 (QA), 0-100.
 
-    These select the best checkpoint on the English dev set; the official
-    XTREME-R scoring of the zero-shot evaluation lives in ``helpers.metrics``.
+    These select the best checkpoint on the English dev set. QA answers come
+    from the zero-shot evaluation's n-best search
+    (:func:`helpers.evaluation.extract_answers`) and are scored with
+    :func:`helpers.metrics.qa_scores`, so a checkpoint is selected by the
+    metric it is reported with.
     """
 
     def compute(pred) -> dict[str, float]:
         predictions, labels = pred.predictions, pred.label_ids
-        if fmt == "span-qa":
-            start, end = predictions[0], predictions[1]
-            answers = preprocess.qa_predictions(dev_examples, dev_features, start, end)
-            f1 = [_squad_f1(answers[str(ex["id"])], ex["answers"]["text"]) for ex in dev_examples]
-            return {"f1": 100.0 * float(np.mean(f1))}
+        if fmt == "span-qa":  # the zero-shot evaluation's n-best extraction and SQuAD F1
+            from .evaluation import extract_answers
+            from .metrics import qa_scores
+
+            features = [{"example_id": eid, "offset_mapping": offsets}
+                        for eid, offsets in zip(dev_features["example_id"], dev_features["offset_mapping"])]
+            answers = extract_answers(dev_examples, features, predictions[0], predictions[1])
+            return {"f1": qa_scores([answers[str(ex["id"])] for ex in dev_examples], dev_examples)["f1"]}
         if isinstance(predictions, tuple):
             predictions = predictions[0]
         ids = np.asarray(predictions).argmax(-1)
@@ -488,6 +474,7 @@ def _train_single(
         for st in stages
     ]
     params = {
+        "revision": TRAINING_REVISION,
         "phase": phase,
         "task": task,
         "arm": arm,
@@ -849,7 +836,8 @@ def train_multitask(
     r = dataclasses.replace(recipe or recipes.get_recipe(profile, "multi", "intermediate"), seed=seed)
     run_dir = Path(run_dir) if run_dir else runs.lineage_dir("multi", None, seed)
     params = json.loads(json.dumps({
-        "phase": "intermediate", "task": "multi", "tasks": tasks, "arm": "multi", "init": str(init),
+        "revision": TRAINING_REVISION, "phase": "intermediate", "task": "multi", "tasks": tasks, "arm": "multi",
+        "init": str(init),
         "profile": profile, "source": _source_id(source), "seed": seed, "temperature": temperature, "cap": cap,
         "recipe": r.as_dict(),
     }, default=str))
