@@ -62,6 +62,8 @@ class Case:
     allow_model: bool = False  # loading a checkpoint may build the model before reading weights
     description: str = ""
     prepare: Callable[[], None] | None = None  # warms a re-creatable cache before the snapshot
+    behaviour: bool = False  # the right answer is correct behaviour, not an error (see ``case``)
+    allow_writes: bool = False  # a behaviour case may write into the study directories it owns
 
 
 @dataclass
@@ -77,14 +79,23 @@ class Outcome:
 CASES: list[Case] = []
 
 
-def case(name: str, *expect: str, allow_model: bool = False, prepare: Callable[[], None] | None = None):
-    """Register a case: a function of a scratch directory that triggers one bad input."""
+def case(name: str, *expect: str, allow_model: bool = False, prepare: Callable[[], None] | None = None,
+         behaviour: bool = False, allow_writes: bool = False):
+    """Register a case: a function of a scratch directory that triggers one bad input.
+
+    Most cases must end in a clear :class:`StudyError`. A ``behaviour`` case is
+    an input whose right answer is not an error (a user's folder left intact, a
+    result stored under its own key): its function checks the behaviour itself,
+    raises :class:`NotClear` when it is wrong, and returns one line saying what
+    it observed. ``allow_writes`` lets it write into the study directories.
+    """
 
     def register(func: Callable[[Path], None]) -> Callable[[Path], None]:
         if any(c.name == name for c in CASES):
             raise RuntimeError(f"duplicate case {name}")
         doc = (func.__doc__ or "").strip().splitlines()
-        CASES.append(Case(name, func, tuple(expect), allow_model, doc[0] if doc else "", prepare))
+        CASES.append(Case(name, func, tuple(expect), allow_model, doc[0] if doc else "", prepare,
+                          behaviour, allow_writes))
         return func
 
     return register
@@ -167,14 +178,22 @@ def run_case(c: Case) -> Outcome:
             before = {var: _files_under(d) for var, d in dirs.items()}
             with count_modules() as built:
                 try:
-                    c.func(scratch)
-                    reasons.append("no error raised")
+                    observed = c.func(scratch)
+                    if c.behaviour:
+                        message = str(observed or "").split("\n")[0]
+                        if not message:
+                            reasons.append("behaviour case returned no observation")
+                    else:
+                        reasons.append("no error raised")
                 except StudyError as exc:
                     message = str(exc)
-                    reasons += problems_with_message(message, c.expect)
+                    if c.behaviour:
+                        reasons.append("raised StudyError where correct behaviour was expected")
+                    else:
+                        reasons += problems_with_message(message, c.expect)
                 except NotClear as exc:
                     message = str(exc)
-                    reasons.append("not a clear error")
+                    reasons.append("wrong behaviour" if c.behaviour else "not a clear error")
                 except ModuleNotFoundError as exc:
                     if not (exc.name or "").startswith("helpers."):
                         raise
@@ -191,6 +210,8 @@ def run_case(c: Case) -> Outcome:
             if built[0] and not c.allow_model:
                 reasons.append(f"built {built[0]} torch modules before failing")
             for var, d in dirs.items():
+                if c.allow_writes:
+                    break
                 new = sorted(set(_files_under(d)) - set(before[var]))
                 if new:
                     reasons.append(f"wrote {len(new)} files under {var} ({', '.join(new[:3])})")
@@ -595,6 +616,17 @@ def _pm_seed(scratch: Path) -> None:
 def _pm_task(scratch: Path) -> None:
     """papermill notebooks/01_setup.ipynb -p task nosuch"""
     notebook("01_setup", scratch, task="nosuch")
+
+
+# --- issue 15, part A: outputs a command does not own, results keys, training values -------------------
+# (cases for --data-dir / --run-dir refusal, results keys, non-finite values, seeds, model messages)
+
+
+# --- issue 15, part B: plans, notebook parameters, the driver and sweeps ------------------------------
+# (cases for misspelled parameters, plan/profile conflicts, whole-plan validation, duplicate notebooks)
+
+
+# --- issue 15, part C: data files (encodings, BOM, labels, JSON depth, missing task files) -------------
 
 
 def main(argv: list[str] | None = None) -> int:
