@@ -212,3 +212,11 @@ def test_built_book_renders_in_a_real_browser():
     answer = next(r for r in reports if r.page == ANSWER_PAGE)
     assert answer.screenshot == ANSWER_SHOT
     assert_shows_a_page(ANSWER_SHOT, min_bytes=20_000)
+
+
+def test_no_sandbox_only_as_root():
+    """Chromium keeps its sandbox unless it runs as root, where it refuses to start sandboxed."""
+    assert "--no-sandbox" not in browser.CHROMIUM_FLAGS
+    assert browser.sandbox_flags(0) == ("--no-sandbox",)
+    assert browser.sandbox_flags(1000) == ()
+    assert browser.sandbox_flags() == (("--no-sandbox",) if os.geteuid() == 0 else ())

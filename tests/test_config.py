@@ -60,3 +60,84 @@ def test_empty_data_dir_is_refused(tmp_path):
 def test_study_error_renders_one_line_in_ipython():
     err = StudyError("unknown task 'x';\n valid tasks: a, b")
     assert err._render_traceback_() == ["StudyError: unknown task 'x'; valid tasks: a, b"]
+
+
+# ----------------------------------------------------------------------------- issue 15, part B
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"seed": 2**32}, "seed must be at most 4294967295 (the seed range of numpy), got 4294967296"),
+        ({"phase": "target", "task": "tatoeba"},
+         "task tatoeba has no training data: retrieval tasks use each arm's encoder as it is (see 06_zero_shot); "
+         "valid tasks for 05_target (phase iii): xnli, panx, xquad"),
+        ({"phase": "target", "task": "xnli,tatoeba"}, "task tatoeba has no training data"),
+        ({"phase": "intermediate", "arm": "direct"},
+         "arm direct has no intermediate phase; 04_intermediate (phase ii) trains the STILTs arms, valid arms: mnli"),
+        ({"phase": "tradeoff", "arm": "mnli"},
+         "09_tradeoff compares every arm with direct: arm must include direct, got 'mnli'"),
+        ({"phase": "nosuch"}, "unknown phase 'nosuch'; valid phases:"),
+    ],
+)
+def test_seed_range_and_phase_checks(kwargs, message):
+    with pytest.raises(StudyError) as info:
+        config.configure(**kwargs)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_phase_checks_accept_the_defaults_and_good_subsets():
+    assert config.configure(seed=2**32 - 1).seed == 2**32 - 1
+    assert config.configure(phase="target").tasks == ("xnli", "panx", "xquad", "tatoeba")  # the chapter skips tatoeba
+    assert config.configure(phase="target", task="xquad").tasks == ("xquad",)
+    assert config.configure(phase="intermediate").arms == ("direct", "mnli")
+    assert config.configure(phase="intermediate", arm="mnli").arms == ("mnli",)
+    assert config.configure(phase="tradeoff", arm="direct,mnli").arms == ("direct", "mnli")
+
+
+def test_injected_unknown_parameters():
+    history = ["", 'profile = "smoke"  # p\nseed = 1  # s\ntask = ""  # t\n',
+               '# Parameters\nprofile = "smoke"\ntasks = "xnli"\n', "cfg = configure(profile=profile)"]
+    assert config.injected_unknown_parameters(history, ("x",)) == (["tasks"], ["profile", "seed", "task"])
+    history[2] = '# Parameters\nprofile = "embedded"\ntask = "xnli"\n'
+    assert config.injected_unknown_parameters(history, ("x",)) == ([], ["profile", "seed", "task"])
+    assert config.injected_unknown_parameters(["", "a = 1", "configure()"], ("x",)) == ([], [])
+    # injected at the top (no parameters cell before it): the fallback names are the declared ones
+    assert config.injected_unknown_parameters(["", '# Parameters\nprofil = "smoke"\n'], ("profile",)) == (
+        ["profil"], ["profile"])
+
+
+def test_configure_refuses_an_injected_parameter_in_ipython(monkeypatch):
+    """What a papermill kernel sees: configure reads the shell's input history."""
+    import sys
+    import types
+
+    shell = types.SimpleNamespace(history_manager=types.SimpleNamespace(input_hist_raw=[
+        "", 'profile = "smoke"  # p\nseed = 1  # s\ntask = ""  # t\narm = ""  # a\n',
+        '# Parameters\ntasks = "xnli"\n', "cfg = configure(profile=profile)"]))
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    with pytest.raises(StudyError) as info:
+        config.configure(profile="smoke")
+    assert str(info.value) == "unknown parameter 'tasks'; valid parameters: profile, seed, task, arm"
+
+
+def _write_table(path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+
+
+def test_require_results_names_the_chapter_that_writes_the_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDY_RESULTS_DIR", str(tmp_path))
+    cfg = config.configure(profile="smoke")
+    with pytest.raises(StudyError) as info:
+        config.require_results(cfg, "zero_shot.csv", "training_cost.csv")
+    assert str(info.value) == (
+        f"results table zero_shot.csv has no rows for profile smoke, seed 1 (in {tmp_path}); the chapter "
+        f"06_zero_shot writes it: run it first, e.g. python -m helpers.study run PLAN.yaml --only 06_zero_shot")
+    _write_table(tmp_path / "zero_shot.csv", "profile,arm,seed", ["smoke,direct,1", "embedded,mnli,1", "smoke,mnli,2"])
+    with pytest.raises(StudyError, match="^results table zero_shot.csv has no arm mnli for profile smoke, seed 1 "):
+        config.require_results(cfg, "zero_shot.csv")
+    _write_table(tmp_path / "zero_shot.csv", "profile,arm,seed", ["smoke,direct,1", "smoke,mnli,1"])
+    config.require_results(cfg, "zero_shot.csv")
+    with pytest.raises(StudyError, match="the chapters 04_intermediate and 05_target write it: .* --only 05_target$"):
+        config.require_results(cfg, "zero_shot.csv", "training_cost.csv")
+    with pytest.raises(StudyError, match="unknown results table 'x.csv'; valid results tables: zero_shot.csv"):
+        config.require_results(cfg, "x.csv")

@@ -357,16 +357,20 @@ COMMON = dict(profile="smoke", seed=1, max_length=32)
 def test_zero_shot_rows_have_exactly_the_columns_pinned(tok, data_dir):
     # _LengthModel(modulo=3) predicts (real tokens % 3): en 7, 6, 10 -> 1, 0, 1 vs gold 1, 0, 2;
     # de 7, 6 -> 1, 0 vs gold 1, 1
+    from helpers.sources import source_fingerprint
+
     rows = ev.evaluate_zero_shot(_LengthModel(modulo=3), "xnli", ["en", "de"], _source(data_dir), arm="mnli",
                                  intermediate="mnli", run_dir="runs/mnli___xnli/seed1", tokenizer=tok, **COMMON)
     assert [tuple(r) for r in rows] == [ev.ZERO_SHOT_COLUMNS] * 2
     assert rows[0] == {"profile": "smoke", "arm": "mnli", "intermediate": "mnli", "target_task": "xnli",
                        "language": "en", "metric": "accuracy", "value": pytest.approx(200 / 3), "seed": 1,
-                       "run_dir": "runs/mnli___xnli/seed1"}
+                       "run_dir": "runs/mnli___xnli/seed1", "model": "", "eval_limit": "all",
+                       "source": "xtreme-dir:" + source_fingerprint(Path(data_dir))}  # a digest of its files
     assert (rows[1]["language"], rows[1]["value"]) == ("de", 50.0)
     direct = ev.evaluate_zero_shot(_LengthModel(modulo=3), "xnli", ["de"], _source(data_dir), arm="direct",
                                    intermediate=None, run_dir="r", tokenizer=tok, limit=1, **COMMON)
     assert direct[0]["intermediate"] == "" and direct[0]["value"] == 100.0  # limit keeps the first example
+    assert direct[0]["eval_limit"] == 1
 
 
 def test_unknown_language_fails_before_any_compute(data_dir):
@@ -430,7 +434,8 @@ def test_record_zero_shot_upserts(isolated_results):
     from helpers.runs import read_table, results_root
 
     row = {"profile": "smoke", "arm": "mnli", "intermediate": "mnli", "target_task": "xnli", "language": "de",
-           "metric": "accuracy", "value": 50.0, "seed": 1, "run_dir": "runs/mnli___xnli/seed1"}
+           "metric": "accuracy", "value": 50.0, "seed": 1, "run_dir": "runs/mnli___xnli/seed1", "model": "tiny",
+           "source": "embedded", "eval_limit": 8}
     path = ev.record_zero_shot([row, dict(row, language="en", value=25.0)])
     assert path == results_root() / "zero_shot.csv"
     assert path.read_text().splitlines()[0] == ",".join(ev.ZERO_SHOT_COLUMNS)
@@ -439,3 +444,30 @@ def test_record_zero_shot_upserts(isolated_results):
     assert [(r["language"], r["value"]) for r in table] == [("de", "75.0"), ("en", "25.0")]
     with pytest.raises(StudyError, match="lacks columns run_dir"):
         ev.record_zero_shot([{k: v for k, v in row.items() if k != "run_dir"}])
+
+
+def test_zero_shot_rows_of_another_eval_limit_or_source_keep_their_own_key(isolated_results):
+    """papermill 06_zero_shot -p eval_limit 64 once overwrote the profile's scores (issue 15)."""
+    from helpers.runs import read_table, results_root
+
+    row = {"profile": "embedded", "arm": "direct", "intermediate": "", "target_task": "xnli", "language": "de",
+           "metric": "accuracy", "value": 50.0, "seed": 1, "run_dir": "r", "model": "e5-small",
+           "source": "embedded", "eval_limit": 16}
+    ev.record_zero_shot([row])
+    ev.record_zero_shot([dict(row, eval_limit=64, value=32.81)])
+    ev.record_zero_shot([dict(row, source="xtreme-dir:0123456789abcdef", value=40.0)])
+    ev.record_zero_shot([dict(row, model="xlmr-base", value=41.0)])
+    values = sorted(r["value"] for r in read_table(results_root() / "zero_shot.csv"))
+    assert values == ["32.81", "40.0", "41.0", "50.0"]
+
+
+def test_zero_shot_rows_of_an_older_table_are_replaced_on_the_old_key(isolated_results):
+    from helpers.runs import read_table, results_root, upsert_rows
+
+    old_cols = ("profile", "arm", "intermediate", "target_task", "language", "metric", "value", "seed", "run_dir")
+    old = {"profile": "smoke", "arm": "direct", "intermediate": "", "target_task": "xnli", "language": "de",
+           "metric": "accuracy", "value": 10.0, "seed": 1, "run_dir": "r"}
+    upsert_rows(results_root() / "zero_shot.csv", [old], key=ev.LEGACY_ZERO_SHOT_KEY, columns=old_cols)
+    ev.record_zero_shot([dict(old, value=20.0, model="tiny", source="embedded", eval_limit=8)])
+    (row,) = read_table(results_root() / "zero_shot.csv")
+    assert (row["value"], row["eval_limit"], row["source"]) == ("20.0", "8", "embedded")

@@ -135,3 +135,26 @@ def test_retrieval_sets(bench):
 def test_bad_sizes():
     with pytest.raises(StudyError, match="n_test must be a positive integer"):
         generate_files(n_test=0)
+
+
+def test_a_users_folder_is_never_replaced_by_the_benchmark(tmp_path, monkeypatch):
+    """``--data-dir mydata`` on the embedded source once replaced 52 MB of real files (issue 15)."""
+    from helpers import runs
+    from helpers.generate import embedded_root
+    from helpers.sources import get_source
+
+    mydata = tmp_path / "mydata"
+    (mydata / "xnli").mkdir(parents=True)
+    (mydata / "xnli" / "test-de.tsv").write_text("a\tb\tentailment\n")
+    with pytest.raises(StudyError, match="mydata exists and was not created by the study"):
+        generate_benchmark(mydata, **SIZES)
+    with pytest.raises(StudyError, match="mydata holds files the study did not generate.*xtreme-dir"):
+        get_source("embedded", mydata)
+    assert [p.name for p in mydata.rglob("*")] == ["xnli", "test-de.tsv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mydata"]  # no lock file beside it
+
+    fresh = embedded_root(tmp_path / "new", **SIZES)  # a new folder: generated, marked, reused
+    assert runs.read_json(fresh / runs.OWNER_MARKER)["kind"] == "embedded-benchmark"
+    stamp = (fresh / "README.md").stat().st_mtime_ns
+    assert embedded_root(fresh, **SIZES) == fresh and (fresh / "README.md").stat().st_mtime_ns == stamp
+    assert generate_benchmark(fresh, **SIZES) == fresh  # its own folder may be regenerated

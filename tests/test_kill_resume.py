@@ -157,12 +157,12 @@ def run_until(root: Path, point: str, condition: Callable[[Path], bool], fallbac
 
 # ----------------------------------------------------------------------------- invariants
 def run_dirs(root: Path) -> list[Path]:
-    """Every published run directory (``<lineage>/seed<k>``), hidden and work dirs excluded."""
+    """Every published run directory (``<profile>/<lineage>/seed<k>``), hidden and work dirs excluded."""
     runs_root = root / "runs"
     if not runs_root.exists():
         return []
-    return sorted(p for p in runs_root.glob("*/seed*") if p.is_dir() and not p.name.startswith(".")
-                  and not p.name.endswith(".work") and not p.parent.name.startswith((".", "sweeps")))
+    return sorted(p for p in runs_root.glob("*/*/seed*") if p.is_dir() and not p.name.startswith(".")
+                  and not p.name.endswith(".work") and not p.parent.parent.name.startswith((".", "sweeps")))
 
 
 def incomplete_run_dirs(root: Path) -> list[str]:
@@ -229,9 +229,9 @@ def test_killed_pipeline_resumes_to_identical_results(baseline):
     root = baseline.parent / "killed"
     points = [
         # inside intermediate training: while a run is being built in <run_dir>.work
-        ("04_intermediate", lambda r: any((r / "runs").glob("*/*.work")), 20.0),
+        ("04_intermediate", lambda r: any((r / "runs").glob("*/*/*.work")), 20.0),
         # inside target training: a first target model is published, others are not
-        ("05_target", lambda r: any((r / "runs").glob("*___*/seed*/metrics.json")), 20.0),
+        ("05_target", lambda r: any((r / "runs").glob("*/*___*/seed*/metrics.json")), 20.0),
         # inside evaluation: the first zero-shot rows are in the table
         ("06_zero_shot", lambda r: (r / "results" / "zero_shot.csv").is_file(), 20.0),
     ]

@@ -101,3 +101,17 @@ def test_freeze_layers_is_validated():
     assert dataclasses.replace(r, freeze_layers=6).freeze_layers == 6
     with pytest.raises(StudyError, match="freeze_layers must be a non-negative integer, got -1"):
         dataclasses.replace(r, freeze_layers=-1)
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("learning_rate=Infinity", "learning_rate must be a finite number, got inf"),
+    ("learning_rate=NaN", "learning_rate must be a finite number, got nan"),
+    ("weight_decay=Infinity", "weight_decay must be a finite number, got inf"),
+    ("epochs=-Infinity", "epochs must be a finite number, got -inf"),
+])
+def test_non_finite_values_are_refused(assignment, message):
+    """--set learning_rate=Infinity once trained a NaN model and exited 0 (issue 15)."""
+    from helpers.training import override_recipe
+
+    with pytest.raises(StudyError, match=message):
+        override_recipe(get_recipe("smoke", "xnli", "target"), [assignment])

@@ -105,3 +105,38 @@ def test_nbval_rerun_matches_the_committed_results():
     got = reference.compare(scratch / "results", REPO / "results")
     print(got.summary())
     assert got.ok, got.summary()
+
+
+# ----------------------------------------------------------------------------- the new keys (issue 15)
+NEW_ZS = ZS_COLS + ["model", "source", "eval_limit"]
+NEW_COST = COST_COLS + ["peak_mem_mb", "device", "model", "source", "recipe"]
+
+
+def _new_tables(root: Path, limits: dict[int, float]) -> Path:
+    _write(root / "training_cost.csv", NEW_COST,
+           [["embedded", "direct", "target", "xnli", 1, 64, 900, 24, 1.0, 1000, 1.0, "cpu", "e5-small", "embedded", r]
+            for r in ("aaaaaaaaaaaa", "bbbbbbbbbbbb")])  # the same run under two recipes: two rows
+    _write(root / "zero_shot.csv", NEW_ZS,
+           [["embedded", "direct", "", "xnli", "de", "accuracy", v, 1, "x", "e5-small", "embedded", limit]
+            for limit, v in limits.items()])
+    return root
+
+
+def test_tables_with_the_new_keys_compare_rows_of_each_eval_limit_and_recipe(tmp_path):
+    ref = _new_tables(tmp_path / "ref", {16: 50.0, 64: 32.81})
+    got = reference.compare(_new_tables(tmp_path / "new", {16: 50.0, 64: 32.81}), ref)
+    assert got.ok and got.rows == 2 and got.equal == 2  # before the new key: "duplicate row" errors
+    moved = reference.compare(_new_tables(tmp_path / "moved", {16: 50.0, 64: 40.0}), ref)
+    assert moved.equal == 1
+
+
+def test_a_reference_table_without_the_new_columns_is_still_accepted(tmp_path):
+    old = _tables(tmp_path / "old", {("direct", "de"): 50.0})
+    fresh = tmp_path / "fresh"
+    _write(fresh / "training_cost.csv", NEW_COST,
+           [["embedded", "direct", "target", "xnli", 1, 64, 900, 24, 1.0, 1000, 1.0, "cpu", "e5-small", "embedded",
+             "aaaaaaaaaaaa"]])
+    _write(fresh / "zero_shot.csv", NEW_ZS,
+           [["embedded", "direct", "", "xnli", "de", "accuracy", 50.0, 1, "x", "e5-small", "embedded", 16]])
+    got = reference.compare(fresh, old)
+    assert got.ok and got.rows == 1 and got.equal == 1

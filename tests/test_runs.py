@@ -131,3 +131,97 @@ def test_library_versions_names_torch():
 def test_atomic_files_get_the_usual_mode(tmp_path):
     path = runs.atomic_write_text(tmp_path / "t.txt", "x")
     assert path.stat().st_mode & 0o777 == 0o666 & ~runs._UMASK
+
+
+# ----------------------------------------------------------------------------- ownership (issue 15)
+def _user_folder(root):
+    (root / "sub").mkdir(parents=True)
+    (root / "notes.txt").write_text("mine\n")
+    (root / "sub" / "data.tsv").write_text("a\tb\n")
+    os.chmod(root, 0o750)
+    return sorted((p.relative_to(root).as_posix(), p.read_bytes() if p.is_file() else b"") for p in root.rglob("*"))
+
+
+def test_atomic_directory_refuses_a_folder_it_did_not_create(tmp_path):
+    from helpers.errors import StudyError
+
+    mine = tmp_path / "mine"
+    before = _user_folder(mine)
+    with pytest.raises(StudyError, match=r"directory .*mine exists and was not created by the study .*"
+                                         r"expected a new or empty folder, or one the study created"):
+        with runs.atomic_directory(mine) as tmp:
+            (tmp / "metrics.json").write_text("{}")
+    after = sorted((p.relative_to(mine).as_posix(), p.read_bytes() if p.is_file() else b"") for p in mine.rglob("*"))
+    assert after == before and mine.stat().st_mode & 0o777 == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary sibling either
+    with pytest.raises(StudyError, match="is not a folder"):
+        runs.check_replaceable(mine / "notes.txt", "run directory")
+
+
+def test_atomic_directory_marks_replaces_its_own_and_uses_the_usual_mode(tmp_path):
+    final = tmp_path / "run"
+    with runs.atomic_directory(final) as tmp:
+        (tmp / "metrics.json").write_text("1")
+    assert final.stat().st_mode & 0o777 == 0o777 & ~runs._UMASK  # not mkdtemp's 0700
+    assert runs.is_owned(final) and runs.read_json(final / runs.OWNER_MARKER)["kind"] == "run"
+    with runs.atomic_directory(final) as tmp:  # its own folder: replaced
+        (tmp / "metrics.json").write_text("2")
+    assert (final / "metrics.json").read_text() == "2"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with runs.atomic_directory(empty, kind="embedded-benchmark") as tmp:  # an empty folder: filled
+        (tmp / "README.md").write_text("x")
+    assert runs.read_json(empty / runs.OWNER_MARKER)["kind"] == "embedded-benchmark"
+
+
+def test_lineage_dir_is_keyed_by_profile(tmp_path):
+    smoke = runs.lineage_dir(None, "xnli", 1, tmp_path, profile="smoke")
+    assert smoke == tmp_path / "smoke" / "direct___xnli" / "seed1"
+    assert smoke != runs.lineage_dir(None, "xnli", 1, tmp_path, profile="embedded")
+
+
+def test_upsert_rows_replaces_legacy_rows_on_the_legacy_key(tmp_path):
+    table = tmp_path / "zero_shot.csv"
+    runs.upsert_rows(table, [{"arm": "direct", "lang": "de", "value": 1.0}], key=("arm", "lang"))  # old table
+    new = {"arm": "direct", "lang": "de", "limit": 16, "value": 2.0}
+    runs.upsert_rows(table, [new], key=("arm", "lang", "limit"), columns=("arm", "lang", "limit", "value"),
+                     legacy_key=("arm", "lang"))
+    runs.upsert_rows(table, [dict(new, limit=64, value=3.0)], key=("arm", "lang", "limit"),
+                     columns=("arm", "lang", "limit", "value"), legacy_key=("arm", "lang"))
+    assert runs.read_table(table) == [{"arm": "direct", "lang": "de", "limit": "16", "value": "2.0"},
+                                      {"arm": "direct", "lang": "de", "limit": "64", "value": "3.0"}]
+
+
+def test_results_by_hand_go_to_a_seeded_private_copy(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("STUDY_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("STUDY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(runs, "_BY_HAND", [])
+    monkeypatch.setattr(runs, "_ANNOUNCED", set())
+    monkeypatch.setattr(runs, "_in_kernel", lambda: False)
+    assert runs.results_root() == runs.project_path("results")  # the study's own commands
+    runs.mark_by_hand("python -m helpers.training")
+    private = tmp_path / "cache" / "by-hand" / "results"
+    assert runs.results_root() == private and runs.results_root() == private
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"results tables: {private} (python -m helpers.training does not write the committed results/; "
+                   f"set STUDY_RESULTS_DIR to choose the directory)"]  # said once
+    committed = sorted(p.name for p in runs.project_path("results").glob("*.csv"))
+    assert committed and sorted(p.name for p in private.glob("*.csv")) == committed
+    monkeypatch.setenv("STUDY_RESULTS_DIR", str(tmp_path / "asked"))
+    assert runs.results_root() == tmp_path / "asked"
+
+
+def test_caches_written_before_the_marker_stay_replaceable(tmp_path):
+    from helpers.errors import StudyError
+
+    legacy = tmp_path / "e5-small"
+    legacy.mkdir()
+    (legacy / "conversion.json").write_text("{}")
+    with runs.atomic_directory(legacy, kind="converted-encoder", owned_if=("conversion.json",)) as tmp:
+        (tmp / "conversion.json").write_text('{"new": 1}')
+    assert runs.is_owned(legacy)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "conversion.json").write_text("{}")
+    with pytest.raises(StudyError, match="not created by the study"):
+        runs.check_replaceable(other, "directory")  # without owned_if, only the study's marker counts

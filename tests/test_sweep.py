@@ -164,7 +164,91 @@ def test_local_sweep_of_target_training_writes_every_row(study_env):
     rows = runs.read_table(study_env / "results" / "training_cost.csv")
     got = sorted((r["profile"], r["arm"], r["phase"], r["task"], r["seed"]) for r in rows)
     assert got == [("smoke", "direct", "target", "panx", "1"), ("smoke", "direct", "target", "xnli", "1")]
-    for task in ("xnli", "panx"):
-        assert (study_env / "runs" / f"direct___{task}" / "seed1" / "model.safetensors").is_file()
+    for task in ("xnli", "panx"):  # runs/[<profile>/]direct___<task>/seed1 (runs.lineage_dir)
+        assert len(list((study_env / "runs").glob(f"**/direct___{task}/seed1/model.safetensors"))) == 1
     leftovers = [p for p in (study_env / "results").rglob(".tmp-*")] + [p for p in out.rglob(".tmp-*")]
     assert leftovers == []
+
+
+# ----------------------------------------------------------------------------- issue 15, part B
+def test_seed_range_of_a_sweep():
+    assert sweep.parse_list("seed", "4294967295", integer=True) == (4294967295,)
+    with pytest.raises(StudyError) as info:
+        sweep.parse_list("seed", "1,4294967296", integer=True)
+    assert str(info.value) == "--seed values must be at most 4294967295 (the seed range of numpy), got 4294967296"
+
+
+def test_plan_sweep_validates_through_the_notebooks_own_call(study_env):
+    plan = study_env / "t.yaml"
+    plan.write_text("name: t\nprofile: smoke\nnotebooks: [04_intermediate, 05_target]\n")
+    with pytest.raises(StudyError, match="^task tatoeba has no training data"):
+        sweep.plan_sweep(plan, "05_target", ("xnli", "tatoeba"), ("direct",), (1,))
+    with pytest.raises(StudyError, match="^arm direct has no intermediate phase"):
+        sweep.plan_sweep(plan, "04_intermediate", ("xnli",), ("direct",), (1,))
+    assert len(sweep.plan_sweep(plan, "05_target", ("xnli", "panx"), ("direct",), (1,))) == 2
+    assert not (study_env / "runs").exists()
+
+
+@pytest.mark.parametrize("executor, sbatch, refused", [
+    ("local", None, True), ("debug", None, True), ("auto", None, True),
+    ("auto", "/usr/bin/sbatch", False), ("slurm", None, False),
+])
+def test_gpus_per_node_needs_gpus_where_jobs_run_here(monkeypatch, executor, sbatch, refused):
+    monkeypatch.setattr(sweep, "local_gpus", lambda: 0)
+    monkeypatch.setattr(sweep.shutil, "which", lambda name: sbatch if name == "sbatch" else None)
+    sweep.check_local_gpus(executor, 0)
+    if not refused:
+        sweep.check_local_gpus(executor, 4)
+        return
+    with pytest.raises(StudyError) as info:
+        sweep.check_local_gpus(executor, 4)
+    where = "auto (local here: no sbatch)" if executor == "auto" else executor
+    assert str(info.value) == (f"--gpus-per-node 4 needs 4 GPUs on this machine for the {where} executor, "
+                               "but it has 0; give --gpus-per-node 0 or use --executor slurm")
+    monkeypatch.setattr(sweep, "local_gpus", lambda: 4)
+    sweep.check_local_gpus(executor, 4)
+
+
+def test_a_failing_debug_job_without_a_terminal_is_reported_not_debugged(tmp_path, monkeypatch):
+    """submitit's DebugJob opens pdb on an exception; without a terminal the sweep reports the failure instead."""
+    def failing(job):
+        raise StudyError("results table zero_shot.csv has no rows; run 06_zero_shot first")
+
+    monkeypatch.setattr(sweep, "run_job", failing)
+    job = sweep.SweepJob("09_tradeoff", {"task": "xnli", "arm": "direct", "seed": 1}, str(tmp_path / "o.ipynb"))
+    ex = sweep.make_executor("debug", tmp_path / "logs")
+    handles = sweep.submit([job], ex, sweep.run_job_reporting)
+    assert sweep.wait(handles, [job]) == [
+        (job, "failed", "results table zero_shot.csv has no rows; run 06_zero_shot first")]
+    assert not sweep.has_terminal()  # pytest captures stdin
+
+
+def test_a_job_spec_sets_only_the_passed_variables(tmp_path):
+    job = sweep.SweepJob("01_setup", {"task": "xnli", "arm": "direct", "seed": 1}, str(tmp_path / "o.ipynb"),
+                         {"STUDY_RUNS_DIR": str(tmp_path), "PYTHONPATH": "/src"})
+    spec = tmp_path / "job.json"
+    spec.write_text(job.to_json())
+    assert sweep.load_spec(spec) == job
+    bad = json.loads(job.to_json())
+    bad["env"]["LD_PRELOAD"] = "/tmp/evil.so"
+    spec.write_text(json.dumps(bad))
+    with pytest.raises(StudyError, match=f"^job spec {spec} sets environment variable 'LD_PRELOAD'; a spec may set "
+                                         "only STUDY_RESULTS_DIR, "):
+        sweep.load_spec(spec)
+    bad = json.loads(job.to_json())
+    bad["notebook"] = "../../tmp/evil"
+    spec.write_text(json.dumps(bad))
+    with pytest.raises(StudyError, match="names notebook '../../tmp/evil'; valid notebooks: 01_setup"):
+        sweep.load_spec(spec)
+    spec.write_text("{\"notebook\": 1")
+    with pytest.raises(StudyError, match="is not a sweep job"):
+        sweep.load_spec(spec)
+
+
+def test_the_logs_folder_is_private(tmp_path):
+    logs = sweep.private_dir(tmp_path / "s" / "logs")
+    assert logs.is_dir() and logs.stat().st_mode & 0o077 == 0
+    assert sweep.private_dir(logs) == logs  # an existing private folder is fine
+    logs.chmod(0o777)
+    with pytest.raises(StudyError, match="is writable by other users .*mode 0o777.* it must be yours alone"):
+        sweep.private_dir(logs)

@@ -42,7 +42,7 @@ def _weights(run_dir: Path) -> dict:
 def test_target_run_is_complete_cached_and_deterministic(pretrained, isolated_results):
     src = tiny.FakeSource()
     a = training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE)
-    assert a.run_dir == isolated_results / "runs" / "direct___xnli" / "seed1"
+    assert a.run_dir == isolated_results / "runs" / "smoke" / "direct___xnli" / "seed1"
     names = sorted(p.name for p in a.run_dir.iterdir())
     for required in ("model.safetensors", "config.json", "tokenizer.json", "params.json", "versions.json",
                      "metrics.json", "cost.json"):
@@ -79,7 +79,7 @@ def test_target_run_is_complete_cached_and_deterministic(pretrained, isolated_re
 def test_stilts_transfer_keeps_the_encoder_and_adds_a_new_head(pretrained, isolated_results):
     src = tiny.FakeSource()
     inter = training.train_intermediate("mnli", profile="smoke", source=src, seed=1, init=pretrained, recipe=RECIPE)
-    assert inter.run_dir == isolated_results / "runs" / "mnli" / "seed1"
+    assert inter.run_dir == isolated_results / "runs" / "smoke" / "mnli" / "seed1"
     enc = _weights(inter.run_dir)
     assert not any("classifier" in k for k in enc)  # the encoder only
     assert any(k.endswith("word_embeddings.weight") for k in enc)
@@ -88,7 +88,7 @@ def test_stilts_transfer_keeps_the_encoder_and_adds_a_new_head(pretrained, isola
     key = next(k for k in enc if k.endswith("encoder.layer.0.attention.self.query.weight"))
     assert (state["roberta." + key.removeprefix("roberta.")] == enc[key]).all()
     out = training.train_target("panx", "mnli", str(inter.run_dir), profile="smoke", source=src, seed=1, recipe=RECIPE)
-    assert out.run_dir == isolated_results / "runs" / "mnli___panx" / "seed1"
+    assert out.run_dir == isolated_results / "runs" / "smoke" / "mnli___panx" / "seed1"
     assert set(out.metrics) == {"f1", "loss"}
 
 
@@ -121,7 +121,7 @@ def test_multitask_saves_a_shared_encoder(pretrained, isolated_results):
     src = tiny.FakeSource()
     res = training.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
                                    init=pretrained, recipe=RECIPE)
-    assert res.run_dir == isolated_results / "runs" / "multi" / "seed1"
+    assert res.run_dir == isolated_results / "runs" / "smoke" / "multi" / "seed1"
     assert set(res.metrics) == {"mnli", "squad", "hellaswag", "mean"}
     assert res.cost["steps"] == 18  # 2 epochs x 36 examples / batch 4
     assert not any("heads" in k for k in _weights(res.run_dir))
@@ -321,3 +321,80 @@ def test_qa_dev_metric_selects_with_the_evaluation_n_best_search():
     assert compute(EvalPrediction(predictions=(start, end), label_ids=None)) == {"f1": 100.0}
     examples[0]["answers"]["text"] = ["epsilon"]
     assert compute(EvalPrediction(predictions=(start, end), label_ids=None))["f1"] == pytest.approx(200 / 3)
+
+
+# ----------------------------------------------------------------------------- issue 15
+def test_a_diverging_loss_stops_the_run_and_publishes_nothing(pretrained, isolated_results):
+    """--set learning_rate=1e30 once trained a NaN model, published it and exited 0."""
+    huge = dataclasses.replace(RECIPE, learning_rate=1e30)
+    with pytest.raises(StudyError, match=r"^training target xnli \(direct\) stopped at step 2: the loss is nan "
+                                         r"\(not finite\), so nothing was published; the learning rate 1e\+30"):
+        training.train_target("xnli", "direct", pretrained, profile="smoke", source=tiny.FakeSource(), seed=1,
+                              recipe=huge)
+    run_dir = training.target_run_dir("direct", "xnli", 1, profile="smoke")
+    assert not run_dir.exists() and not Path(str(run_dir) + ".work").exists()
+    assert costs.read_training_cost() == []
+
+
+def test_a_users_run_dir_is_refused_before_anything_is_written(pretrained, tmp_path, isolated_results):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work\n")
+    os.chmod(mine, 0o755)
+    with pytest.raises(StudyError, match=r"run directory .*mine exists and was not created by the study"):
+        training.train_target("xnli", "direct", pretrained, profile="smoke", source=tiny.FakeSource(), seed=1,
+                              recipe=RECIPE, run_dir=mine)
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"] and mine.stat().st_mode & 0o777 == 0o755
+    assert not Path(str(mine) + ".lock").exists() and not Path(str(mine) + ".work").exists()
+    stray = tmp_path / "run.work"  # a folder of the user's where the work directory would go
+    stray.mkdir()
+    (stray / "keep.txt").write_text("x")
+    with pytest.raises(StudyError, match=r"work directory .*run\.work of run directory .*run exists"):
+        training.train_target("xnli", "direct", pretrained, profile="smoke", source=tiny.FakeSource(), seed=1,
+                              recipe=RECIPE, run_dir=tmp_path / "run")
+    assert [p.name for p in stray.iterdir()] == ["keep.txt"]
+
+
+def test_init_that_is_neither_a_preset_nor_a_run_says_which(tmp_path):
+    src = tiny.FakeSource()
+    with pytest.raises(StudyError, match=r"^init /nonexistent does not exist: expected the run directory .*"
+                                         r"or a model preset, one of xlmr-large, xlmr-base, e5-small, tiny$"):
+        training.train_target("xnli", "direct", "/nonexistent", profile="smoke", source=src, seed=1)
+    with pytest.raises(StudyError, match=r"init .*empty is not a saved run: expected the intermediate run of arm "
+                                         r"mnli as a folder holding config.json"):
+        (tmp_path / "empty").mkdir()
+        training.train_target("xnli", "mnli", str(tmp_path / "empty"), profile="smoke", source=src, seed=1)
+    with pytest.raises(StudyError, match="unknown model preset 'xlmr-huge'"):
+        training.train_target("xnli", "direct", "xlmr-huge", profile="smoke", source=src, seed=1)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--arm", "qqp"], r"arm qqp is not an arm of profile smoke \(its arms: direct, mnli\) and no --init was given"),
+    (["--arm", "mnli"], r"arm mnli starts from its intermediate run .*smoke/mnli/seed1, which has not been trained: "
+                        r"run python -m helpers.training intermediate --task mnli --profile smoke --seed 1 first"),
+    (["--arm", "nosuch"], r"unknown arm 'nosuch'; valid arms: direct, anli, mnli"),
+    (["--data-dir", "mydata"], r"--data-dir is read only by the xtreme-dir source; profile smoke uses the embedded"),
+])
+def test_cli_arguments_are_checked_before_any_data(argv, message, tmp_path, isolated_results, monkeypatch):
+    monkeypatch.setenv("STUDY_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(StudyError, match=message):
+        training.main(["target", "--task", "xnli", "--profile", "smoke", *argv])
+    assert not (tmp_path / "cache").exists()  # the benchmark was not even generated
+
+
+def test_cost_rows_name_model_source_and_recipe(pretrained, isolated_results, tmp_path):
+    from helpers.sources import Source
+
+    src = tiny.FakeSource()
+    training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE)
+    other = dataclasses.replace(RECIPE, learning_rate=1e-3)
+    training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=other,
+                          run_dir=tmp_path / "lr")
+    rows = costs.read_training_cost()
+    assert len(rows) == 2 and len({r["recipe"] for r in rows}) == 2  # an override gets its own row
+    assert {r["source"] for r in rows} == {"fake"} and {r["model"] for r in rows} == {"tiny"}
+    assert training.source_identity(Source("embedded", tmp_path)) == "embedded"
+    (tmp_path / "x" / "xnli").mkdir(parents=True)
+    (tmp_path / "x" / "xnli" / "test-de.tsv").write_text("a\tb\tneutral\n")
+    ident = training.source_identity(Source("xtreme-dir", tmp_path / "x"))
+    assert ident.startswith("xtreme-dir:") and len(ident) == len("xtreme-dir:") + 16

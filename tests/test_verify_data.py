@@ -51,3 +51,33 @@ def test_all_realdata(capsys):
     assert main(["--root", str(root)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == "files=166 parsed=166 failed=0"
+
+
+def test_unreadable_files_are_failed_rows_not_crashes(tmp_path, capsys):
+    (tmp_path / "xnli").mkdir()
+    (tmp_path / "xnli/dev-de.tsv").write_bytes(b"a\tb\tentailment\na\xe4\tb\tneutral\n")  # Latin-1
+    (tmp_path / "copa").mkdir()
+    row = '{"premise": "p", "choice1": "a", "choice2": "b", "question": "cause", "label": %s}\n'
+    (tmp_path / "copa/val-en.jsonl").write_text(row % "0" + row % "true")
+    (tmp_path / "xquad").mkdir()
+    (tmp_path / "xquad/xquad.de.json").write_text('{"data": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    (tmp_path / "panx").mkdir()
+    (tmp_path / "panx/de.tsv").write_text("Anna\tB-PER\n")
+    (tmp_path / "mlqa").mkdir()
+    (tmp_path / "mlqa/dev-de.json").write_text('{"data": []}')
+    (tmp_path / "udpos").mkdir()
+    (tmp_path / "udpos/test-en.tsv").write_bytes("\ufeffHi\tINTJ\n".encode())  # BOM: parsed, not an error
+    notes = {c.path: c.note for c in verify(tmp_path)}
+    assert notes["xnli/dev-de.tsv"] == (f"malformed data file {tmp_path / 'xnli/dev-de.tsv'}, line 2: byte 0xe4 at byte 2 "
+                                        "of the line is not UTF-8; data files must be UTF-8 (re-encode it, e.g. "
+                                        "iconv -f latin1 -t utf-8)")
+    assert notes["copa/val-en.jsonl"].endswith("line 2: label True is not an integer label; valid labels: 0, 1 "
+                                               "(-1 or empty: unlabelled)")
+    assert notes["xquad/xquad.de.json"].endswith("line 1: JSON nested too deeply to parse (deeper than 100 levels of "
+                                                 "[ and { from this line on); expected a few levels, as the task's format has")
+    assert notes["panx/de.tsv"] == "unexpected panx file name 'de.tsv'; expected <split>-<lang>.tsv, e.g. dev-en.tsv"
+    assert notes["mlqa/dev-de.json"].startswith("unexpected MLQA file name 'dev-de.json'; expected")
+    udpos = check_file(tmp_path, tmp_path / "udpos/test-en.tsv")
+    assert udpos.examples == 1 and udpos.gold == "f1=100.0"
+    assert main(["--root", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "files=6 parsed=0 failed=6"

@@ -108,6 +108,22 @@ REQUIRED = {
     "retrieval-task-training", "missing-data-dir", "empty-data-dir",
     "plan-bad-yaml", "plan-unknown-key", "plan-unknown-notebook",
     "truncated-squad-json", "tsv-missing-column", "corrupted-checkpoint",
+    # issue 15, part A: outputs a command does not own, results keys, training values
+    "cli-training-data-dir-user-files", "embedded-source-user-folder", "cli-training-run-dir-user-folder",
+    "generated-benchmark-over-user-folder", "atomic-directory-usual-mode", "cli-training-infinite-learning-rate",
+    "recipe-nan-weight-decay", "cli-training-loss-diverges", "cli-training-arm-not-in-profile",
+    "cli-training-arm-untrained-intermediate", "cli-training-init-missing", "training-cost-recipe-own-key",
+    "zero-shot-eval-limit-own-key", "smoke-run-keeps-embedded-run", "papermill-by-hand-leaves-committed-results",
+    # issue 15, part B: plans, notebook parameters, the driver and sweeps
+    "plan-latin1", "papermill-unknown-parameter", "plan-entry-misspelled-parameters", "plan-undeclared-parameter",
+    "plan-profile-in-parameters", "cli-study-late-validation", "papermill-target-retrieval-task",
+    "papermill-intermediate-direct-arm", "papermill-tradeoff-empty-results", "seed-too-large",
+    "plan-seed-too-large", "cli-sweep-seed-too-large", "plan-duplicate-notebook", "cli-study-plan-is-directory",
+    "cli-sweep-gpus-on-a-cpu-machine", "cli-sweep-job-spec-env", "sweep-debug-failing-job-no-terminal",
+    # issue 15, part C: data files
+    "data-file-latin1", "data-file-latin1-tatoeba", "data-file-utf16", "data-file-bom-first-token",
+    "data-file-bom-first-text", "xcopa-label-float", "xcopa-label-true", "cosmosqa-label-not-integer",
+    "deeply-nested-json", "deeply-nested-jsonl", "verify-data-latin1", "xtreme-dir-no-task-files",
     "papermill-seed-not-a-number", "papermill-unknown-task", "cli-study-missing-plan",
 }
 

@@ -109,9 +109,11 @@ def sample_sentences(n: int = 256, seed: int = 0, root: Path | None = None) -> t
     if not files:
         reps = math.ceil(n / len(FALLBACK_SENTENCES))
         return (list(FALLBACK_SENTENCES) * reps)[:n], "built-in fallback sentences (../shared/realdata absent)"
+    from .sources import read_data_text
+
     pool: list[str] = []
     for f in files:
-        pool.extend(line.strip() for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
+        pool.extend(line.strip() for line in read_data_text(f).splitlines() if line.strip())
     rng = random.Random(seed)
     picked = rng.sample(pool, min(n, len(pool)))
     return picked, f"Tatoeba ({len(files)} files of {tdir}), seeded sample of {len(picked)}"

@@ -53,10 +53,9 @@ from urllib.parse import quote
 
 from .errors import StudyError, run_cli
 
-#: Chromium flags: headless, as root, and quiet on this machine's closed network.
+#: Chromium flags: headless and quiet on this machine's closed network (see also :func:`sandbox_flags`).
 CHROMIUM_FLAGS = (
     "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -174,6 +173,16 @@ def discover_pages(html_dir: Path) -> list[str]:
             continue
         pages.append(rel.as_posix())
     return sorted(pages)
+
+
+def sandbox_flags(euid: int | None = None) -> tuple[str, ...]:
+    """``--no-sandbox`` only when running as root, where Chromium refuses to start sandboxed.
+
+    Any other user keeps Chromium's sandbox: the pages it opens are the built
+    book's, but a sandbox costs nothing there.
+    """
+    euid = os.geteuid() if euid is None else euid
+    return ("--no-sandbox",) if euid == 0 else ()
 
 
 def find_chromium() -> str | None:
@@ -381,6 +390,7 @@ class Chromium:
         args = [
             self.executable,
             *CHROMIUM_FLAGS,
+            *sandbox_flags(),
             f"--user-data-dir={profile}",
             "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0",

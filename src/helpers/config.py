@@ -9,12 +9,15 @@ frozen :class:`StudyConfig` before any compute and fails with one clear line
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import StudyError, check_choice, invalid_choice
+from .errors import StudyError, check_choice, check_seed, invalid_choice
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,63 @@ def _check_type(name: str, value: object, kind: type) -> None:
         raise StudyError(f"parameter {name} must be {kind.__name__}, got {type(value).__name__} {value!r}")
 
 
+#: Papermill's first line of the cell it injects after the ``parameters`` cell.
+INJECTED_HEADER = "# Parameters"
+#: What a chapter's ``phase`` asks of its tasks and arms (see :func:`configure`).
+PHASES = {
+    "": "any chapter",
+    "intermediate": "04_intermediate (phase ii)",
+    "target": "05_target (phase iii)",
+    "tradeoff": "09_tradeoff",
+}
+
+
+def _assigned_names(source: str) -> list[str] | None:
+    """Names a cell assigns at top level, in order (None when it is not Python)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names: list[str] = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+    return names
+
+
+def injected_unknown_parameters(history: list[str], fallback: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(unknown, declared): the names papermill injected that the ``parameters`` cell does not declare.
+
+    ``history`` is the kernel's input history (IPython's ``In``): papermill
+    runs the ``parameters`` cell, then the cell it injected (first line
+    ``# Parameters``), then the validation cell. The declared names are those
+    the ``parameters`` cell assigns (``fallback`` when there is none before
+    the injected cell). No injected cell: ([], []).
+    """
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].lstrip().startswith(INJECTED_HEADER + "\n") or history[i].strip() == INJECTED_HEADER:
+            injected = _assigned_names(history[i]) or []
+            declared = _assigned_names(history[i - 1]) if i > 0 and history[i - 1].strip() else None
+            declared = list(declared or fallback)
+            return [n for n in injected if n not in declared], declared
+    return [], []
+
+
+def _check_injected_parameters() -> None:
+    """In a papermill kernel: refuse a parameter the notebook does not declare (papermill only warns)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    if not history:
+        return
+    fallback = tuple(p for p in inspect.signature(configure).parameters if p not in ("extra", "phase"))
+    unknown, declared = injected_unknown_parameters(list(history), fallback)
+    if unknown:
+        what = "parameter" if len(unknown) == 1 else "parameters"
+        raise StudyError(f"unknown {what} {', '.join(repr(n) for n in unknown)}; "
+                         f"valid parameters: {', '.join(declared)}")
+
+
 def configure(
     profile: str = "smoke",
     task: str = "",
@@ -177,6 +237,7 @@ def configure(
     model: str = "",
     data_dir: str = "",
     eval_limit: int = 0,
+    phase: str = "",
     **extra: object,
 ) -> StudyConfig:
     """Validate a notebook's parameters into a frozen :class:`StudyConfig`.
@@ -184,8 +245,16 @@ def configure(
     ``task`` and ``arm`` are comma-separated subsets ("" = all of the profile's);
     ``model`` overrides the profile's preset; ``eval_limit`` 0 keeps the
     profile's; ``extra`` holds notebook-specific parameters already checked by
-    the caller (kept for the record).
+    the caller (kept for the record). ``phase`` is set by a chapter's
+    validation cell, not by the user: ``intermediate`` refuses the ``direct``
+    arm (it has no intermediate run), ``target`` refuses a named task without
+    training data (retrieval), ``tradeoff`` needs ``direct`` among the arms
+    (every arm is compared with it). In a papermill kernel, a parameter that
+    the notebook's ``parameters`` cell does not declare is refused (papermill
+    itself only warns).
     """
+    _check_injected_parameters()
+    check_choice("phase", phase, PHASES)
     for name, value, kind in (
         ("profile", profile, str),
         ("task", task, str),
@@ -197,8 +266,7 @@ def configure(
     ):
         _check_type(name, value, kind)
     prof = get_profile(profile)
-    if seed < 0:
-        raise StudyError(f"seed must be a non-negative integer, got {seed}")
+    check_seed("seed", seed)
     if eval_limit < 0:
         raise StudyError(f"eval_limit must be 0 (the profile's) or a positive integer, got {eval_limit}")
 
@@ -211,6 +279,7 @@ def configure(
     for a in arms:
         check_choice("arm", a, prof.arms)
     intermediates = tuple(a for a in prof.intermediates if a in arms or "multi" in arms)
+    _check_phase(phase, tasks if _split(task, "task") else (), arms if _split(arm, "arm") else (), prof)
 
     if model:
         from .models import get_preset
@@ -224,6 +293,9 @@ def configure(
         entries = [p for p in Path(data_dir).iterdir() if not p.name.startswith(".")]
         if not entries:
             raise StudyError(f"data_dir {data_dir!r} is empty; expected task folders such as xnli/, panx/, xquad/")
+        from .sources import check_task_files
+
+        check_task_files(Path(data_dir), tasks)  # a task without test files would fail later, mid-study
     elif data_dir:
         raise StudyError(f"data_dir is only used by profile xtreme-dir, not {profile}")
 
@@ -241,3 +313,60 @@ def configure(
         timing_repeats=prof.timing_repeats,
         extra=dict(extra),
     )
+
+
+def _check_phase(phase: str, named_tasks: tuple[str, ...], named_arms: tuple[str, ...], prof: Profile) -> None:
+    """What a chapter's phase asks of the tasks and arms the user named (see :func:`configure`)."""
+    from .tasks import get_task
+
+    if phase == "intermediate":
+        valid = [a for a in prof.arms if a != "direct"]
+        if "direct" in named_arms:
+            raise StudyError(f"arm direct has no intermediate phase; {PHASES[phase]} trains the STILTs arms, "
+                             f"valid arms: {', '.join(valid)}")
+    elif phase == "target":
+        untrained = [t for t in named_tasks if get_task(t).format == "retrieval"]
+        if untrained:
+            trainable = [t for t in prof.tasks if get_task(t).format != "retrieval"]
+            raise StudyError(f"task {untrained[0]} has no training data: retrieval tasks use each arm's encoder "
+                             f"as it is (see 06_zero_shot); valid tasks for {PHASES[phase]}: {', '.join(trainable)}")
+    elif phase == "tradeoff" and named_arms and "direct" not in named_arms:
+        raise StudyError(f"{PHASES[phase]} compares every arm with direct: arm must include direct, "
+                         f"got {','.join(named_arms)!r}")
+
+
+#: The chapters that write each results table an analysis chapter reads.
+TABLE_MAKERS = {
+    "zero_shot.csv": ("06_zero_shot",),
+    "training_cost.csv": ("04_intermediate", "05_target"),
+    "inference.csv": ("07_inference",),
+}
+
+
+def require_results(cfg: StudyConfig, *tables: str) -> None:
+    """Refuse, in one line, when a results table this chapter reads lacks this configuration's rows.
+
+    Each table must hold rows of ``cfg.profile`` (and ``cfg.seed`` where it has
+    a seed column) for every arm of ``cfg`` (where it has an arm column); the
+    message names the chapter that writes the missing rows.
+    """
+    from . import runs
+
+    for name in tables:
+        makers = TABLE_MAKERS.get(name)
+        if makers is None:
+            raise invalid_choice("results table", name, TABLE_MAKERS)
+        rows = [r for r in runs.read_table(runs.results_root() / name)
+                if r.get("profile") == cfg.profile and r.get("seed", str(cfg.seed)) == str(cfg.seed)]
+        have = {r.get("arm") for r in rows}
+        missing = [a for a in cfg.arms if a not in have] if rows and "arm" in rows[0] else []
+        if rows and not missing:
+            continue
+        what = f"arm {missing[0]}" if rows else "rows"
+        raise StudyError(
+            f"results table {name} has no {what} for profile {cfg.profile}, seed {cfg.seed} "
+            f"(in {runs.results_root()}); "
+            f"{'the chapter' if len(makers) == 1 else 'the chapters'} {' and '.join(makers)} "
+            f"{'writes' if len(makers) == 1 else 'write'} it: run it first, e.g. "
+            f"python -m helpers.study run PLAN.yaml --only {makers[-1]}"
+        )

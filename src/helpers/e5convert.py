@@ -553,7 +553,7 @@ def convert(dest: Path | str | None = None, source: Path | str | None = None) ->
     tok = build_tokenizer(f)
     fast = wrap_fast(tok, model_max_length=f.max_positions)
     tensors = {k: torch.from_numpy(v) for k, v in state_dict(f).items()}
-    with atomic_directory(dest) as tmp:
+    with atomic_directory(dest, kind="converted-encoder", owned_if=("conversion.json",)) as tmp:
         config.save_pretrained(tmp)
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         fast.save_pretrained(tmp)

@@ -43,6 +43,19 @@ def check_positive(what: str, value: object, *, integer: bool = False) -> object
     return value
 
 
+#: The largest seed numpy's generators accept (``np.random.seed`` takes 0 .. 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(what: str, value: object) -> int:
+    """Return ``value`` if it is a seed numpy accepts (an int from 0 to :data:`MAX_SEED`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise StudyError(f"{what} must be a non-negative integer, got {value!r}")
+    if value > MAX_SEED:
+        raise StudyError(f"{what} must be at most {MAX_SEED} (the seed range of numpy), got {value}")
+    return value
+
+
 def run_cli(main, argv=None) -> int:
     """Run ``main(argv)``; print a StudyError as one line on stderr and return 2."""
     import sys

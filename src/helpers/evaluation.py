@@ -57,9 +57,16 @@ from .errors import StudyError, check_choice, check_positive
 PREDICT_FORMATS = ("pair-classification", "single-classification", "multiple-choice", "tagging", "span-qa")
 CLASSIFICATION_FORMATS = ("pair-classification", "single-classification")
 
-#: The columns of ``results/zero_shot.csv`` and the key rows are upserted by.
-ZERO_SHOT_COLUMNS = ("profile", "arm", "intermediate", "target_task", "language", "metric", "value", "seed", "run_dir")
-ZERO_SHOT_KEY = ("profile", "arm", "target_task", "language", "metric", "seed")
+#: The columns of ``results/zero_shot.csv`` and the key rows are upserted by. The key holds every
+#: parameter that changes a score: besides profile, arm, task, language, metric and seed, the model
+#: preset the arm started from (``model``), the data source (``source``: ``embedded``, ``hub`` or
+#: ``xtreme-dir:<digest of its files>``) and the number of test examples per language
+#: (``eval_limit``, ``all`` for no limit), so ``-p eval_limit 64`` never overwrites the profile's scores.
+ZERO_SHOT_COLUMNS = ("profile", "arm", "intermediate", "target_task", "language", "metric", "value", "seed", "run_dir",
+                     "model", "source", "eval_limit")
+ZERO_SHOT_KEY = ("profile", "model", "source", "eval_limit", "arm", "target_task", "language", "metric", "seed")
+#: the key before model, source and eval_limit were recorded (rows of older tables are matched on it)
+LEGACY_ZERO_SHOT_KEY = ("profile", "arm", "target_task", "language", "metric", "seed")
 
 N_BEST = 20  # start and end candidates per window (SQuAD post-processing)
 MAX_ANSWER_LENGTH = 30  # sub-word tokens
@@ -524,6 +531,8 @@ def evaluate_zero_shot(
     tokenizer=None,
     batch_size: int = 64,
     doc_stride: int = 128,
+    model_name: str | None = None,
+    source_id: str | None = None,
 ) -> list[dict]:
     """Zero-shot scores of one arm on ``task`` in each of ``languages``.
 
@@ -534,7 +543,10 @@ def evaluate_zero_shot(
     :mod:`helpers.models` (the pretrained encoder of ``direct``). ``layer``
     defaults to the profile's preset's ``retrieval_layer``. ``tokenizer``
     defaults to the one saved beside the model (else the profile's preset's).
-    Returns one row per (language, metric) with :data:`ZERO_SHOT_COLUMNS`.
+    Returns one row per (language, metric) with :data:`ZERO_SHOT_COLUMNS`;
+    ``model_name`` (default: the preset the model's lineage started from) and
+    ``source_id`` (default: :func:`helpers.training.source_identity`) fill the
+    ``model`` and ``source`` columns, ``limit`` the ``eval_limit`` column.
     """
     from . import metrics, sources
     from .tasks import get_task
@@ -544,6 +556,7 @@ def evaluate_zero_shot(
     check_positive("max_length", max_length, integer=True)
     if limit is not None:
         check_positive("limit", limit, integer=True)
+    identity = _row_identity(model_dir_or_model, source, model_name, source_id)
     model, tokenizer = _load_for_task(model_dir_or_model, spec, tokenizer=tokenizer, profile=profile)
     retrieval_layer = None
     if spec.format == "retrieval":
@@ -575,9 +588,21 @@ def evaluate_zero_shot(
                     "value": float(value),
                     "seed": int(seed),
                     "run_dir": str(run_dir),
+                    "model": identity["model"],
+                    "source": identity["source"],
+                    "eval_limit": "all" if limit is None else int(limit),
                 }
             )
     return rows
+
+
+def _row_identity(model_dir_or_model, source, model_name: str | None, source_id: str | None) -> dict:
+    """The ``model`` and ``source`` columns of a zero-shot row (see :data:`ZERO_SHOT_KEY`)."""
+    from .training import _lineage_model, source_identity
+
+    if model_name is None:
+        model_name = _lineage_model(model_dir_or_model) if isinstance(model_dir_or_model, (str, Path)) else ""
+    return {"model": model_name, "source": source_id if source_id is not None else source_identity(source)}
 
 
 def _references(task: str, lang: str, fmt: str, examples: Sequence[Mapping]) -> list:
@@ -653,4 +678,5 @@ def record_zero_shot(rows: Iterable[Mapping]) -> Path:
         missing = [c for c in ZERO_SHOT_COLUMNS if c not in row]
         if missing:
             raise StudyError(f"zero-shot row lacks columns {', '.join(missing)}; columns: {', '.join(ZERO_SHOT_COLUMNS)}")
-    return upsert_rows(results_root() / "zero_shot.csv", rows, key=ZERO_SHOT_KEY, columns=ZERO_SHOT_COLUMNS)
+    return upsert_rows(results_root() / "zero_shot.csv", rows, key=ZERO_SHOT_KEY, columns=ZERO_SHOT_COLUMNS,
+                       legacy_key=LEGACY_ZERO_SHOT_KEY)

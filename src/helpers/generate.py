@@ -49,7 +49,7 @@ from .lexicon import (
     SST_THINGS,
     name_form,
 )
-from .runs import atomic_directory, cache_root
+from .runs import atomic_directory, cache_root, check_replaceable, is_owned
 from .tasks import TASKS, TATOEBA_ISO3
 
 GENERATOR_VERSION = 1
@@ -559,11 +559,21 @@ def generate_files(seed: int = 13, n_train: int = 256, n_dev: int = 64, n_test: 
     return dict(files)
 
 
+BENCHMARK_KIND = "embedded-benchmark"  # the ownership marker's kind (helpers.runs.OWNER_MARKER)
+
+
 def generate_benchmark(root: Path, seed: int = 13, n_train: int = 256, n_dev: int = 64, n_test: int = 64) -> Path:
-    """Write the benchmark into ``root`` (complete or absent) in the xtreme-dir layout; return ``root``."""
-    files = generate_files(seed, n_train, n_dev, n_test)
+    """Write the benchmark into ``root`` (complete or absent) in the xtreme-dir layout; return ``root``.
+
+    ``root`` must be new, empty, or a benchmark folder this module wrote
+    before (it holds the study's ownership marker): any other folder -- real
+    data given as a data directory by mistake -- is refused with one line
+    before anything is written (:func:`helpers.runs.check_replaceable`).
+    """
     root = Path(root)
-    with atomic_directory(root) as tmp:
+    check_replaceable(root, "benchmark folder")
+    files = generate_files(seed, n_train, n_dev, n_test)
+    with atomic_directory(root, kind=BENCHMARK_KIND, what="benchmark folder") as tmp:
         for rel, text in sorted(files.items()):
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -582,12 +592,22 @@ def benchmark_key(seed: int = 13, n_train: int = 256, n_dev: int = 64, n_test: i
 
 def embedded_root(root: Path | None = None, seed: int = 13, n_train: int = 256, n_dev: int = 64,
                   n_test: int = 64) -> Path:
-    """The generated benchmark's directory, generated on first use."""
-    path = root or cache_root() / "data" / f"embedded-{seed}-{benchmark_key(seed, n_train, n_dev, n_test)}"
-    if not (path / "README.md").is_file():
+    """The generated benchmark's directory, generated on first use.
+
+    A folder given as ``root`` is used when it holds a benchmark this module
+    generated (the study's ownership marker); a new or empty one is filled;
+    any other folder is refused with one line and left untouched.
+    """
+    path = Path(root) if root else cache_root() / "data" / f"embedded-{seed}-{benchmark_key(seed, n_train, n_dev, n_test)}"
+    if not _generated(path):
+        check_replaceable(path, "benchmark folder")  # before the lock file beside it is created
         from .runs import file_lock
 
         with file_lock(path):  # two jobs using the cache for the first time generate it once
-            if not (path / "README.md").is_file():
+            if not _generated(path):
                 generate_benchmark(path, seed, n_train, n_dev, n_test)
     return path
+
+
+def _generated(path: Path) -> bool:
+    return is_owned(path) and (path / "README.md").is_file()

@@ -284,7 +284,7 @@ def build_tiny(dest: str | os.PathLike | None = None, corpus: Sequence[str] | No
         model = XLMRobertaModel(config)
     finally:
         torch.random.set_rng_state(state)
-    with atomic_directory(dest) as tmp:
+    with atomic_directory(dest, kind="tiny-preset", owned_if=("tiny.json",)) as tmp:
         model.save_pretrained(tmp)
         fast.save_pretrained(tmp)
         atomic_write_json(tmp / "tiny.json", {"digest": _tiny_digest(corpus, seed, TINY_VOCAB), "seed": seed})

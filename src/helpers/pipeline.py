@@ -45,6 +45,11 @@ def intermediate_run(cfg: StudyConfig, arm: str):
     if arm == "multi":
         return training.train_multitask(list(cfg_intermediates_for_multi(cfg)), profile=cfg.profile,
                                         source=source, seed=cfg.seed, init=cfg.model)
+    if arm not in training.recipes.INTERMEDIATE:
+        from .errors import StudyError
+
+        raise StudyError(f"arm {arm} has no intermediate run; valid intermediate arms: "
+                         f"{', '.join(training.recipes.INTERMEDIATE)}")
     return training.train_intermediate(arm, profile=cfg.profile, source=source, seed=cfg.seed, init=cfg.model)
 
 
@@ -203,7 +208,7 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
                 model, task, request["languages"], cfg.data_source(),
                 arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
                 run_dir=run_dir, max_length=request["max_length"], limit=cfg.eval_limit,
-                doc_stride=request["doc_stride"],
+                doc_stride=request["doc_stride"], model_name=cfg.model, source_id=source_id(cfg),
             )
             runs.atomic_write_json(cache, rows)
             state = f"{time.perf_counter() - start:.1f} s"
@@ -211,6 +216,13 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
         all_rows.extend(rows)
         _log(f"[{i}/{len(jobs)}] {arm} on {task}: {len(rows)} scores ({state})")
     return pd.DataFrame(all_rows)
+
+
+def source_id(cfg: StudyConfig) -> str:
+    """The data source's identity in the results tables (:func:`helpers.training.source_identity`)."""
+    from .training import source_identity
+
+    return source_identity(cfg.data_source())
 
 
 def _model_fingerprint(model: str) -> str:

@@ -31,6 +31,7 @@ Profiles
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from .errors import StudyError, check_choice, check_positive
@@ -85,7 +86,16 @@ class Recipe:
         self.validate()
 
     def validate(self) -> None:
-        """Refuse values that cannot train, with one line naming the field and the value."""
+        """Refuse values that cannot train, with one line naming the field and the value.
+
+        Every number must be finite: ``--set learning_rate=Infinity`` (JSON's
+        ``Infinity``/``NaN``) is refused here; a finite value that still drives
+        the loss to NaN (``learning_rate=1e30``) is stopped by the training loop.
+        """
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise StudyError(f"{f.name} must be a finite number, got {value!r}")
         check_positive("learning_rate", self.learning_rate)
         for name in ("batch_size", "grad_accum", "max_length", "doc_stride"):
             check_positive(name, getattr(self, name), integer=True)

@@ -13,6 +13,11 @@ tagged ``nbval-ignore-output`` and this module checks what they show, from the r
 
 Wall-clock columns and timing tables are never compared: they measure the machine.
 
+Rows are matched on the tables' keys, which hold every parameter that changes the numbers
+(zero-shot: model, source and eval_limit too; training cost: model, source and the recipe
+digest). A key column that one of the two tables does not have (a table written before the
+column existed) is left out of the match, so older reference tables are still accepted.
+
     python -m helpers.reference FRESH_RESULTS_DIR [REFERENCE_RESULTS_DIR]
 """
 
@@ -26,8 +31,9 @@ from pathlib import Path
 from .errors import StudyError
 from .runs import project_path, read_table
 
-ZERO_SHOT_KEY = ("profile", "arm", "intermediate", "target_task", "language", "metric", "seed")
-COST_KEY = ("profile", "arm", "phase", "task", "seed")
+ZERO_SHOT_KEY = ("profile", "model", "source", "eval_limit", "arm", "intermediate", "target_task", "language",
+                 "metric", "seed")
+COST_KEY = ("profile", "arm", "phase", "task", "seed", "model", "source", "recipe")
 COST_EXACT = ("examples", "tokens", "steps", "flops")
 
 
@@ -65,17 +71,25 @@ def _index(rows: list[dict], key: tuple[str, ...], table: str) -> dict[tuple, di
     return out
 
 
-def _pair(fresh_dir: Path, reference_dir: Path, name: str, key: tuple[str, ...], profile: str) -> tuple[dict, dict]:
-    """The ``profile`` rows of table ``name`` in both directories, indexed by ``key``."""
-    indexed = []
+def _pair(fresh_dir: Path, reference_dir: Path, name: str, key: tuple[str, ...],
+          profile: str) -> tuple[dict, dict, tuple[str, ...]]:
+    """The ``profile`` rows of table ``name`` in both directories, indexed by the key columns both tables have."""
+    tables = []
     for directory in (fresh_dir, reference_dir):
         path = directory / name
         if not path.exists():
             raise StudyError(f"{path} is missing: cannot compare {name}")
-        indexed.append(_index([r for r in read_table(path) if r.get("profile") == profile], key, name))
+        tables.append((read_table(path), _header(path)))
+    key = tuple(c for c in key if c in tables[0][1] and c in tables[1][1])
+    indexed = [_index([r for r in rows if r.get("profile") == profile], key, name) for rows, _ in tables]
     if not indexed[1]:
         raise StudyError(f"{reference_dir / name} has no {profile} rows to compare with")
-    return indexed[0], indexed[1]
+    return indexed[0], indexed[1], key
+
+
+def _header(path: Path) -> tuple[str, ...]:
+    with open(path, encoding="utf-8") as handle:
+        return tuple(c.strip() for c in handle.readline().strip().split(","))
 
 
 def _missing(fresh: dict, ref: dict, table: str, key: tuple[str, ...]) -> list[str]:
@@ -96,16 +110,16 @@ def compare(fresh_dir: Path, reference_dir: Path | None = None, profile: str = "
     fresh_dir = Path(fresh_dir)
     problems: list[str] = []
 
-    f_cost, r_cost = _pair(fresh_dir, reference_dir, "training_cost.csv", COST_KEY, profile)
-    problems += _missing(f_cost, r_cost, "training_cost.csv", COST_KEY)
+    f_cost, r_cost, cost_key = _pair(fresh_dir, reference_dir, "training_cost.csv", COST_KEY, profile)
+    problems += _missing(f_cost, r_cost, "training_cost.csv", cost_key)
     for k in sorted(f_cost.keys() & r_cost.keys()):
         for col in COST_EXACT:
             if str(f_cost[k].get(col)) != str(r_cost[k].get(col)):
-                problems.append(f"training_cost.csv: {dict(zip(COST_KEY, k))} {col} is {f_cost[k].get(col)}, "
+                problems.append(f"training_cost.csv: {dict(zip(cost_key, k))} {col} is {f_cost[k].get(col)}, "
                                 f"reference {r_cost[k].get(col)}")
 
-    f_zs, r_zs = _pair(fresh_dir, reference_dir, "zero_shot.csv", ZERO_SHOT_KEY, profile)
-    problems += _missing(f_zs, r_zs, "zero_shot.csv", ZERO_SHOT_KEY)
+    f_zs, r_zs, zs_key = _pair(fresh_dir, reference_dir, "zero_shot.csv", ZERO_SHOT_KEY, profile)
+    problems += _missing(f_zs, r_zs, "zero_shot.csv", zs_key)
     common = sorted(f_zs.keys() & r_zs.keys())
     equal = 0
     sums: dict[str, list[float]] = {}

@@ -7,6 +7,32 @@ directory, flushed, fsynced and renamed, so a reader never sees half a file and
 a killed process leaves at most a stray ``.tmp-*`` file, never a truncated
 result. Results tables are tidy CSV files updated under an exclusive
 ``fcntl`` lock, so two sweeps writing at once never corrupt one.
+
+Ownership (what a command may replace)
+--------------------------------------
+A command writes only where it owns the output. A directory the study writes
+wholesale (a run directory, the generated benchmark) is built by
+:func:`atomic_directory`, which puts the marker file :data:`OWNER_MARKER`
+(``.study-owned.json``) in it. An existing directory is replaced only when it
+carries that marker or is empty; any other folder -- a user's data, a folder
+given to ``--run-dir`` or ``--data-dir`` by mistake -- is never replaced,
+emptied or chmod-ed: :func:`check_replaceable` refuses with one
+:class:`~helpers.errors.StudyError` line, before anything is written. New
+directories get the usual mode (``0777 & ~umask``), never ``mkdtemp``'s 0700.
+
+Where tables go (``results_root``)
+----------------------------------
+The committed tables in ``<project>/results`` are written only when asked:
+``STUDY_RESULTS_DIR`` names the tables' directory, and the driver
+(``helpers.study run``, so ``make book``), ``make smoke``, ``make test`` and
+sweep jobs set it. A process that runs *by hand* -- a chapter executed with
+papermill or Jupyter outside the driver, or ``python -m helpers.training`` --
+without ``STUDY_RESULTS_DIR`` works on a private copy instead:
+``cache_root()/by-hand/results``, seeded with the committed tables it does not
+have yet (so the analysis chapters still read them), and prints one line
+saying so. Run directories are keyed by profile
+(``runs/<profile>/<lineage>/seed<k>``, :func:`lineage_dir`), so runs of
+different profiles never replace each other.
 """
 
 from __future__ import annotations
@@ -20,6 +46,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -46,9 +73,63 @@ def cache_root() -> Path:
     return Path(os.environ.get("STUDY_CACHE_DIR", project_path(".cache")))
 
 
+#: set by :func:`mark_by_hand` (an entry point run by hand, e.g. ``python -m helpers.training``)
+_BY_HAND: list[str] = []
+_ANNOUNCED: set[str] = set()
+
+
+def mark_by_hand(what: str) -> None:
+    """Declare this process a run by hand (``what`` names it): tables go to the private copy.
+
+    Has no effect when ``STUDY_RESULTS_DIR`` is set (the caller asked for a directory).
+    """
+    if what not in _BY_HAND:
+        _BY_HAND.append(what)
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (a chapter executed by papermill, nbval or Jupyter)."""
+    return "ipykernel" in sys.modules
+
+
+def by_hand_results_root() -> Path:
+    """The private tables of runs by hand: ``cache_root()/by-hand/results``."""
+    return cache_root() / "by-hand" / "results"
+
+
 def results_root() -> Path:
-    """Where results tables live; ``STUDY_RESULTS_DIR`` overrides ``<project>/results``."""
-    return Path(os.environ.get("STUDY_RESULTS_DIR", project_path("results")))
+    """Where results tables live (see the module docstring, "Where tables go").
+
+    ``STUDY_RESULTS_DIR`` when set; otherwise ``<project>/results`` for the
+    study's own commands, and :func:`by_hand_results_root` for a chapter
+    executed outside the driver or an entry point marked by :func:`mark_by_hand`.
+    """
+    env = os.environ.get("STUDY_RESULTS_DIR")
+    if env:
+        return Path(env)
+    if not (_BY_HAND or _in_kernel()):
+        return project_path("results")
+    private = by_hand_results_root()
+    key = str(private)
+    if key not in _ANNOUNCED:
+        _ANNOUNCED.add(key)
+        _seed_private_tables(private)
+        what = _BY_HAND[0] if _BY_HAND else "a chapter executed outside the driver"
+        print(f"results tables: {private} ({what} does not write the committed results/; "
+              f"set STUDY_RESULTS_DIR to choose the directory)", flush=True)
+    return private
+
+
+def _seed_private_tables(private: Path) -> None:
+    """Copy the committed tables that the private copy does not have yet (never overwrite one)."""
+    committed = project_path("results")
+    if not committed.is_dir():
+        return
+    for table in sorted(committed.glob("*.csv")):
+        target = private / table.name
+        if not target.exists():
+            with contextlib.suppress(OSError):
+                atomic_write_bytes(target, table.read_bytes())
 
 
 # --------------------------------------------------------------------------- files
@@ -88,19 +169,70 @@ def read_json(path: os.PathLike | str) -> object:
         return json.load(handle)
 
 
+# --------------------------------------------------------------------------- ownership
+#: The file that marks a directory as created by the study (see "Ownership" above).
+OWNER_MARKER = ".study-owned.json"
+
+
+def is_owned(path: os.PathLike | str) -> bool:
+    """True when ``path`` is a directory the study created (it holds :data:`OWNER_MARKER`)."""
+    return (Path(path) / OWNER_MARKER).is_file()
+
+
+def mark_owned(directory: os.PathLike | str, kind: str) -> Path:
+    """Write the ownership marker of ``kind`` (``run``, ``embedded-benchmark``, ...) into ``directory``."""
+    return atomic_write_json(Path(directory) / OWNER_MARKER, {"created_by": "helpers (the study)", "kind": kind})
+
+
+def check_replaceable(path: os.PathLike | str, what: str = "directory", owned_if: Sequence[str] = ()) -> Path:
+    """Return ``path`` if the study may create or replace it, else raise one StudyError line.
+
+    Allowed: a path that does not exist, an empty directory, or a directory
+    holding :data:`OWNER_MARKER` (or one of the files ``owned_if`` names: the
+    study's own markers of caches written before :data:`OWNER_MARKER`
+    existed). Anything else is the user's and is refused before anything is
+    written.
+    """
+    from .errors import StudyError
+
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return path
+    if not path.is_dir():
+        raise StudyError(f"{what} {path} exists and is not a folder; expected a new or empty folder, "
+                         f"or one the study created; nothing was written")
+    if is_owned(path) or any((path / name).is_file() for name in owned_if) or not any(path.iterdir()):
+        return path
+    raise StudyError(f"{what} {path} exists and was not created by the study (no {OWNER_MARKER} in it); "
+                     f"it is left as it is: expected a new or empty folder, or one the study created; "
+                     f"nothing was written")
+
+
+def _usual_dir_mode(path: Path) -> None:
+    """``mkdtemp`` creates 0700; give a directory the mode ``mkdir`` would (``0777 & ~umask``)."""
+    os.chmod(path, 0o777 & ~_UMASK)
+
+
 @contextlib.contextmanager
-def atomic_directory(final: os.PathLike | str) -> Iterator[Path]:
+def atomic_directory(final: os.PathLike | str, kind: str = "run", what: str = "directory",
+                     owned_if: Sequence[str] = ()) -> Iterator[Path]:
     """Yield a temporary sibling directory that becomes ``final`` on success.
 
     On an exception (or a kill) ``final`` is untouched: a run directory is
     complete or absent. An existing ``final`` is replaced only after the new
-    one is complete.
+    one is complete, and only when the study owns it (:func:`check_replaceable`,
+    checked before anything is written); the new directory carries the
+    ownership marker of ``kind`` and the usual directory mode.
     """
     final = Path(final)
+    check_replaceable(final, what, owned_if)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}.", dir=final.parent))
     try:
+        _usual_dir_mode(tmp)
+        mark_owned(tmp, kind)
         yield tmp
+        check_replaceable(final, what, owned_if)  # a folder that appeared meanwhile is not ours either
         if final.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".old-{final.name}.", dir=final.parent))
             os.replace(final, trash / final.name)
@@ -142,12 +274,16 @@ def upsert_rows(
     rows: Iterable[Mapping[str, object]],
     key: Sequence[str],
     columns: Sequence[str] | None = None,
+    legacy_key: Sequence[str] | None = None,
 ) -> Path:
     """Insert or replace ``rows`` in the CSV table at ``path``, atomically.
 
     Rows whose ``key`` columns equal a new row's are replaced, so rerunning a
     measurement never duplicates it. The table is rewritten under a lock and
     renamed into place; rows are kept sorted by ``key`` for stable diffs.
+    ``legacy_key``: the key of an earlier version of the table; an existing
+    row written before a key column existed (it lacks one) is replaced when
+    its ``legacy_key`` columns equal a new row's.
     """
     path = Path(path)
     rows = [{k: _cell(v) for k, v in row.items()} for row in rows]
@@ -159,7 +295,15 @@ def upsert_rows(
             if missing:
                 raise ValueError(f"row lacks key columns {missing}: {row}")
         new_keys = {tuple(row[k] for k in key) for row in rows}
-        kept = [r for r in existing if tuple(r.get(k, "") for k in key) not in new_keys]
+        old_keys = {tuple(row.get(k, "") for k in legacy_key) for row in rows} if legacy_key else set()
+
+        def replaced(r: dict) -> bool:
+            if tuple(r.get(k, "") for k in key) in new_keys:
+                return True
+            legacy = any(k not in r for k in key)
+            return legacy and bool(legacy_key) and tuple(r.get(k, "") for k in legacy_key) in old_keys
+
+        kept = [r for r in existing if not replaced(r)]
         merged = sorted(kept + rows, key=lambda r: tuple(str(r.get(k, "")) for k in key))
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
@@ -240,14 +384,17 @@ def device_name() -> str:
     return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
-def lineage_dir(intermediate: str | None, target: str | None, seed: int, root: Path | None = None) -> Path:
-    """The run directory of a lineage: ``<intermediate>___<target>/seed<k>``.
+def lineage_dir(intermediate: str | None, target: str | None, seed: int, root: Path | None = None,
+                profile: str | None = None) -> Path:
+    """The run directory of a lineage: ``[<profile>/]<intermediate>___<target>/seed<k>``.
 
     ``direct`` stands for no intermediate task; an intermediate-only run has
     no ``___<target>`` part. Example: ``mnli___xnli/seed1``, ``direct___xnli/seed1``.
+    The study keys its runs by ``profile`` (``smoke/direct___xnli/seed1``), so
+    that a smoke run never replaces the embedded run of the same lineage.
     """
     root = root or runs_root()
     name = intermediate or "direct"
     if target:
         name = f"{name}___{target}"
-    return root / name / f"seed{seed}"
+    return (root / profile if profile else root) / name / f"seed{seed}"

@@ -25,13 +25,21 @@ answer lists. Training data of a retrieval task (``load_examples(task, "train",
 
 A malformed file raises :class:`StudyError` naming the file and the line; a
 missing file or directory raises one naming it. Nothing is cached from a load.
+Every reader goes through :func:`read_data_text`: files are strict UTF-8 (a
+Latin-1 or UTF-16 file is one error naming file, line and byte), a leading
+byte-order mark is dropped, JSON too deeply nested to parse is one error, and
+labels must be exactly integers (``1.7`` or ``true`` is refused, naming the
+valid labels). :func:`check_task_files` refuses, before any compute, an
+xtreme-dir folder that holds no test file of a configured task.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import numbers
 import os
 import re
 from dataclasses import dataclass, field
@@ -100,7 +108,9 @@ def get_source(kind: str, root: str | Path | None = None) -> Source:
     """A data source: ``hub``, ``xtreme-dir`` (needs ``root``) or ``embedded``.
 
     For ``embedded`` the benchmark is generated on first use (seed 13, default
-    sizes) under ``cache_root()/data``; ``root`` overrides that directory.
+    sizes) under ``cache_root()/data``; ``root`` overrides that directory, and
+    must then be new, empty or a benchmark the study generated there before:
+    a folder of the user's (real files, say) is refused, never replaced.
     """
     check_choice("data source", kind, SOURCE_KINDS)
     if kind == "hub":
@@ -114,18 +124,105 @@ def get_source(kind: str, root: str | Path | None = None) -> Source:
         return Source("xtreme-dir", path)
     from .generate import embedded_root
 
+    if root is not None:
+        from .runs import check_replaceable, is_owned
+
+        if Path(root).is_dir() and not is_owned(root):
+            try:
+                check_replaceable(root, "data directory")
+            except StudyError:
+                raise StudyError(f"data directory {root} holds files the study did not generate; the embedded "
+                                 f"source writes its generated benchmark there and never replaces a user's folder: "
+                                 f"to read these files use the xtreme-dir source (profile xtreme-dir), or give a "
+                                 f"new or empty folder; nothing was written") from None
     return Source("embedded", embedded_root(Path(root) if root else None))
 
 
 # --------------------------------------------------------------------------- file readers
-def _open_text(path: Path):
+BOM = "\ufeff"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _line_of_offset(data: bytes, offset: int) -> tuple[int, int]:
+    """(line, column), both from 1, of byte ``offset``; lines end at \\n, \\r\\n or \\r as in text mode."""
+    head = data[:offset]
+    line = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+    start = max(head.rfind(b"\n"), head.rfind(b"\r")) + 1
+    return line, offset - start + 1
+
+
+def read_data_text(path: Path) -> str:
+    """The text of a data file: strict UTF-8, a leading byte-order mark (U+FEFF) removed.
+
+    Every reader of this module goes through here. A file that is not UTF-8
+    (Latin-1, UTF-16, binary) raises one :class:`StudyError` naming the file,
+    the line and the column of the first bad byte.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise StudyError(f"data file {path} is a directory; expected a file")
     if not path.is_file():
         raise StudyError(f"data file {path} does not exist")
-    return open(path, encoding="utf-8", newline="")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_of_offset(data, exc.start)
+        utf16 = data.startswith(_UTF16_BOMS)
+        hint = " (it starts with a UTF-16 byte-order mark)" if utf16 else ""
+        raise _bad(path, line, f"byte 0x{data[exc.start]:02x} at byte {column} of the line is not UTF-8{hint}; "
+                               f"data files must be UTF-8 (re-encode it, e.g. iconv -f {'utf-16' if utf16 else 'latin1'} "
+                               "-t utf-8)") from None
+    return text[1:] if text.startswith(BOM) else text
+
+
+def _open_text(path: Path) -> io.StringIO:
+    """A text handle over :func:`read_data_text` (newline="" semantics, as ``csv`` needs)."""
+    return io.StringIO(read_data_text(path), newline="")
 
 
 def _bad(path: Path, line: int, what: str) -> StudyError:
     return StudyError(f"malformed data file {path}, line {line}: {what}")
+
+
+def _nesting_line(text: str, limit: int) -> int:
+    """The line where JSON ``text`` first nests deeper than ``limit`` (strings skipped); 1 if it never does."""
+    depth, line, in_string, escaped = 0, 1, False, False
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif ch in "]}":
+            depth -= 1
+    return 1
+
+
+#: Nesting levels a data file may use; the deepest real format (Mewsli-X, XQuAD-R) needs 6.
+MAX_JSON_DEPTH = 100
+
+
+def _parse_json(text: str, path: Path, line: int | None = None) -> object:
+    """``json.loads`` whose failures are one line naming ``path`` and the line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad(path, line or exc.lineno, f"invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        where = line or _nesting_line(text, MAX_JSON_DEPTH)
+        raise _bad(path, where, f"JSON nested too deeply to parse (deeper than {MAX_JSON_DEPTH} levels of [ and {{ "
+                                "from this line on); expected a few levels, as the task's format has") from None
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
@@ -134,21 +231,15 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
         for no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise _bad(path, no, f"invalid JSON ({exc.msg})") from None
+            rec = _parse_json(line, path, no)
             if not isinstance(rec, dict):
                 raise _bad(path, no, "expected a JSON object")
             yield no, rec
 
 
 def read_json(path: Path) -> object:
-    with _open_text(path) as handle:
-        try:
-            return json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise _bad(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    """A whole JSON file; errors (invalid, too deeply nested, not UTF-8) name the file and line."""
+    return _parse_json(read_data_text(path), path)
 
 
 def _nli_label(value: str, path: Path, no: int) -> int:
@@ -237,7 +328,7 @@ def glue_row_to_canonical(task: str, row: dict, index: int) -> dict:
         raw = row.get("label", row.get("gold_label"))
         if raw is None or raw == "" or raw == -1 or raw == "-1" or raw == "-":
             label = None
-        elif isinstance(raw, int) or str(raw).isdigit():
+        elif isinstance(raw, bool) or exact_int(raw) is not None or isinstance(raw, float):
             label = _int_label(raw, 3)
         else:
             label = NLI_LABELS.index(_norm_nli(raw))
@@ -253,18 +344,41 @@ def _norm_nli(raw: str) -> str:
     return v
 
 
-def _int_label(raw, n: int) -> int | None:
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def exact_int(raw: object) -> int | None:
+    """``raw`` as an int when it is exactly one, else None.
+
+    Integers, integral floats (``1.0``) and decimal digit strings (``" 2"``)
+    qualify; booleans, ``1.7``, ``"1.7"``, ``"true"`` and ``"one"`` do not (``int()``
+    would silently turn ``True`` and ``1.7`` into 1).
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, numbers.Integral):
+        return int(raw)
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    if isinstance(raw, str) and _INT_TEXT.fullmatch(raw.strip()):
+        return int(raw.strip())
+    return None
+
+
+def _int_label(raw, n: int, offset: int = 0) -> int | None:
+    """A class index 0..n-1 from a label stored as ``offset``..``n - 1 + offset``; None/""/-1: unlabelled.
+
+    Anything that is not exactly such an integer raises ``ValueError`` naming the valid labels.
+    """
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"label {raw!r} is not an integer in 0..{n - 1}") from None
+    value = exact_int(raw)
     if value == -1:
         return None
-    if not 0 <= value < n:
-        raise ValueError(f"label {raw!r} is not an integer in 0..{n - 1}")
-    return value
+    if value is None or not offset <= value < n + offset:
+        valid = ", ".join(str(i) for i in range(offset, n + offset))
+        raise ValueError(f"label {raw!r} is not an integer label; valid labels: {valid} (-1 or empty: unlabelled)")
+    return value - offset
 
 
 def read_tagging(path: Path, valid_tags: Iterable[str] | None = None) -> list[dict]:
@@ -340,6 +454,23 @@ def read_conllu(path: Path) -> list[dict]:
     return out
 
 
+def _offset(raw: object) -> int:
+    """A character offset (``answer_start``): exactly a non-negative integer, else ``ValueError``."""
+    value = exact_int(raw)
+    if value is None or value < 0:
+        raise ValueError(f"answer_start {raw!r} is not a valid character offset; expected an integer >= 0")
+    return value
+
+
+def _paragraphs(article: object, path: Path, a: int) -> list:
+    """The ``paragraphs`` list of SQuAD article ``a``; anything else is one clear error."""
+    paragraphs = article.get("paragraphs", []) if isinstance(article, dict) else None
+    if not isinstance(paragraphs, list):
+        raise StudyError(f"malformed data file {path}, article {a}: expected an object with a "
+                         f"\"paragraphs\" list (SQuAD v1.1 JSON)")
+    return paragraphs
+
+
 def read_squad(path: Path, lang: str | None = None) -> list[dict]:
     """SQuAD v1.1 JSON (XQuAD, MLQA, TyDiQA-GoldP, SQuAD, XQuAD-R) -> span-QA examples.
 
@@ -351,7 +482,7 @@ def read_squad(path: Path, lang: str | None = None) -> list[dict]:
         raise _bad(path, 1, 'expected {"data": [...]} (SQuAD v1.1 JSON)')
     out: list[dict] = []
     for a, article in enumerate(data["data"]):
-        for p, para in enumerate(article.get("paragraphs", [])):
+        for p, para in enumerate(_paragraphs(article, path, a)):
             try:
                 context = para["context"]
                 for qa in para["qas"]:
@@ -359,7 +490,7 @@ def read_squad(path: Path, lang: str | None = None) -> list[dict]:
                     for ans in qa.get("answers", []):
                         if ans["text"] == "":
                             continue
-                        start = int(ans["answer_start"])
+                        start = _offset(ans["answer_start"])
                         if context[start:start + len(ans["text"])] != ans["text"]:
                             raise ValueError(f"answer {ans['text']!r} is not at offset {start}")
                         texts.append(ans["text"])
@@ -385,10 +516,7 @@ def copa_row_to_canonical(row: dict, index: int) -> dict:
     The question (``cause`` / ``effect``) is kept as the question text; the
     preprocessing module phrases it ("What was the cause?").
     """
-    label = row.get("label")
-    label = None if label in (None, -1, "") else int(label)
-    if label is not None and label not in (0, 1):
-        raise ValueError(f"label {label!r} is not 0 or 1")
+    label = _int_label(row.get("label"), 2)
     if row["question"] not in ("cause", "effect"):
         raise ValueError(f"question {row['question']!r} is not cause or effect")
     return {"id": f"copa-{row.get('idx', index)}", "context": row["premise"], "question": row["question"],
@@ -400,31 +528,21 @@ def siqa_row_to_canonical(row: dict, index: int) -> dict:
     if "correct" in row:
         label = "ABC".index(row["correct"]) if row["correct"] in ("A", "B", "C") else None
         if label is None:
-            raise ValueError(f"correct {row['correct']!r} is not A, B or C")
-    elif row.get("label") not in (None, ""):
-        label = int(row["label"]) - 1
-        if label not in (0, 1, 2):
-            raise ValueError(f"label {row['label']!r} is not 1, 2 or 3")
+            raise ValueError(f"correct {row['correct']!r} is not a choice label; valid labels: A, B, C")
     else:
-        label = None
+        label = _int_label(row.get("label"), 3, offset=1)
     return {"id": f"siqa-{index}", "context": row["context"], "question": row["question"],
             "choices": [row["answerA"], row["answerB"], row["answerC"]], "label": label}
 
 
 def cosmosqa_row_to_canonical(row: dict, index: int) -> dict:
-    raw = row.get("label")
-    label = None if raw in (None, "") else int(raw)
-    if label is not None and label not in range(4):
-        raise ValueError(f"label {raw!r} is not 0..3")
+    label = _int_label(row.get("label"), 4)
     return {"id": str(row.get("id", index)), "context": row["context"], "question": row["question"],
             "choices": [row[f"answer{i}"] for i in range(4)], "label": label}
 
 
 def hellaswag_row_to_canonical(row: dict, index: int) -> dict:
-    raw = row.get("label")
-    label = None if raw in (None, "") else int(raw)
-    if label is not None and label not in range(4):
-        raise ValueError(f"label {raw!r} is not 0..3")
+    label = _int_label(row.get("label"), 4)
     endings = row["endings"]
     if len(endings) != 4:
         raise ValueError(f"expected 4 endings, found {len(endings)}")
@@ -446,8 +564,13 @@ def csqa_row_to_canonical(row: dict, index: int) -> dict:
         texts = list(row["choices"]["text"])
     if letters != ["A", "B", "C", "D", "E"]:
         raise ValueError(f"choice labels {letters} are not A..E")
-    key = row.get("answerKey") or None
-    label = letters.index(key) if key else None
+    key = row.get("answerKey")
+    if key in (None, ""):
+        label = None
+    elif isinstance(key, str) and key.strip() in letters:
+        label = letters.index(key.strip())
+    else:
+        raise ValueError(f"answerKey {key!r} is not a choice label; valid labels: {', '.join(letters)}")
     return {"id": str(row.get("id", index)), "context": "", "question": stem, "choices": texts, "label": label}
 
 
@@ -457,6 +580,15 @@ def anli_row_to_canonical(row: dict, index: int) -> dict:
                                           "id": row.get("uid", index)}, index)
 
 
+def _row_problem(exc: Exception) -> str:
+    """What a row converter's exception says about the row, in words."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}; expected the fields of the task's format"
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def read_records(path: Path, convert: Callable[[dict, int], dict]) -> list[dict]:
     """A JSON-lines file through a row converter; errors name file and line."""
     out = []
@@ -464,7 +596,7 @@ def read_records(path: Path, convert: Callable[[dict, int], dict]) -> list[dict]
         try:
             out.append(convert(rec, len(out)))
         except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(path, no, f"{type(exc).__name__}: {exc}") from None
+            raise _bad(path, no, _row_problem(exc)) from None
     return out
 
 
@@ -477,7 +609,7 @@ def read_csv_records(path: Path, convert: Callable[[dict, int], dict]) -> list[d
                 try:
                     out.append(convert(rec, len(out)))
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise _bad(path, reader.line_num, f"{type(exc).__name__}: {exc}") from None
+                    raise _bad(path, reader.line_num, _row_problem(exc)) from None
         except csv.Error as exc:
             raise _bad(path, reader.line_num, f"CSV error: {exc}") from None
     return out
@@ -517,14 +649,14 @@ def read_lareqa(paths: dict[str, Path]) -> list[dict]:
             raise _bad(path, 1, 'expected {"data": [...]} (XQuAD-R JSON)')
         n_par = 0
         for a, article in enumerate(data["data"]):
-            for p, para in enumerate(article.get("paragraphs", [])):
+            for p, para in enumerate(_paragraphs(article, path, a)):
                 n_par += 1
                 try:
                     context = para["context"]
                     breaks = para["sentence_breaks"]
                     sentences = [context[s:e] for s, e in breaks]
                     for qa in para["qas"]:
-                        start = int(qa["answers"][0]["answer_start"])
+                        start = _offset(qa["answers"][0]["answer_start"])
                         idx = next((i for i, (s, e) in enumerate(breaks) if s <= start < e), None)
                         if idx is None:
                             continue  # as XTREME: answer not inside one sentence -> skipped
@@ -620,6 +752,54 @@ def _resolve(root: Path, rels: list[str]) -> Path:
                      (f" (also looked for {', '.join(rels[1:])})" if len(rels) > 1 else ""))
 
 
+def expected_test_files(task: str, lang: str) -> list[str]:
+    """Relative paths where an xtreme-dir keeps the test data of target ``task`` in ``lang``."""
+    if task == "tatoeba":
+        x = TATOEBA_ISO3.get(lang, lang)
+        return [f"tatoeba/v1/tatoeba.{x}-eng.{x}", f"tatoeba/tatoeba.{x}-eng.{x}"]
+    if task == "lareqa":
+        return [f"lareqa/xquad-r/{lang}.json", f"lareqa/{lang}.json"]
+    if task == "mewslix":
+        return ["mewslix/wikinews_mentions-test.jsonl"]
+    if task == "xcopa" and lang == "en":
+        return candidate_paths("copa", "test", "en")
+    return candidate_paths(task, "test", lang)
+
+
+def languages_with_test_files(root: Path, task: str) -> list[str]:
+    """The languages of target ``task`` whose test file exists under ``root`` (nothing is parsed)."""
+    root = Path(root)
+    return [lang for lang in get_task(task).languages
+            if any((root / rel).is_file() for rel in expected_test_files(task, lang))]
+
+
+def check_task_files(root: Path, tasks: Iterable[str]) -> None:
+    """Refuse an xtreme-dir ``root`` that holds no test file of some of ``tasks``, before any compute.
+
+    The message names the folder, the files expected for each such task and the
+    target tasks the folder does hold (those ``task=`` may choose).
+    """
+    root = Path(root)
+    tasks = list(tasks)
+    missing = [t for t in tasks if not languages_with_test_files(root, t)]
+    if not missing:
+        return
+    expected = []
+    for t in missing[:4]:
+        rel = expected_test_files(t, "LANG")[0]
+        if t == "tatoeba":
+            rel = "tatoeba/v1/tatoeba.<xxx>-eng.<xxx>"
+        expected.append(rel.replace("LANG", "<lang>"))
+    more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+    from .tasks import TASKS
+
+    held = [t for t in TASKS if t not in missing and languages_with_test_files(root, t)]
+    holds = (f"; it holds test files of: {', '.join(held)} (choose them with task=)" if held
+             else "; it holds no test file of any XTREME-R task")
+    raise StudyError(f"data_dir {str(root)!r} has no test files for {', '.join(missing)}: expected "
+                     f"{', '.join(expected)}{more} (XTREME's download layout){holds}")
+
+
 def read_task_file(task: str, path: Path) -> list[dict]:
     """Parse one file of ``task`` with the right reader into canonical examples."""
     spec = get_task("mnli" if task == "snli" else task)
@@ -677,6 +857,20 @@ def _dir_examples(root: Path, task: str, split: str, lang: str) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- hub
+def _hub_tags(labels: tuple[str, ...], values: Iterable) -> list[str]:
+    """Hub tag columns hold class indices (ClassLabel) or tag names; an index must be exactly one of ``labels``."""
+    out = []
+    for t in values:
+        if isinstance(t, str) and t in labels:
+            out.append(t)
+            continue
+        i = exact_int(t)
+        if i is None or not 0 <= i < len(labels):
+            raise ValueError(f"tag {t!r} is not a tag index; valid tags: 0..{len(labels) - 1} ({', '.join(labels[:3])}, ...)")
+        out.append(labels[i])
+    return out
+
+
 def hub_row_to_canonical(task: str, row: dict, index: int = 0) -> dict:
     """Map one row of a task's hub dataset (its documented schema) to the canonical dict. Pure."""
     spec = get_task(task)
@@ -698,10 +892,10 @@ def hub_row_to_canonical(task: str, row: dict, index: int = 0) -> dict:
     if task == "commonsenseqa":
         return csqa_row_to_canonical(row, index)
     if task == "udpos":
-        tags = [spec.labels[t] if isinstance(t, int) else t for t in row["pos_tags"]]
+        tags = _hub_tags(spec.labels, row["pos_tags"])
         return {"id": str(row.get("id", index)), "tokens": list(row["tokens"]), "tags": tags}
     if task == "panx":
-        tags = [spec.labels[t] if isinstance(t, int) else t for t in row["ner_tags"]]
+        tags = _hub_tags(spec.labels, row["ner_tags"])
         return {"id": str(row.get("id", index)), "tokens": list(row["tokens"]), "tags": tags}
     if spec.format == "span-qa" or task == "lareqa":
         answers = row["answers"]

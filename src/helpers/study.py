@@ -12,11 +12,16 @@ A plan names the profile, the seed, common parameters and the notebooks to run::
     parameters: {}            # passed to every notebook
     notebooks:
       - 01_setup
-      - notebook: 07_inference
-        parameters: {repeats: 6}
+      - notebook: 06_zero_shot
+        parameters: {eval_limit: 32}   # only names its parameters cell declares
 
 Each notebook ``notebooks/<name>.ipynb`` is executed by papermill with the
-plan's parameters into ``book/<name>.ipynb``. The executed chapter records a
+plan's parameters into ``book/<name>.ipynb``. ``profile`` and ``seed`` are set
+at the top level only, and each notebook is listed once (it has one chapter).
+The whole plan is validated before the first chapter runs: every notebook
+exists, every parameter is one its ``parameters`` cell declares, and the values
+pass the notebook's own validation call (``configure(...)``), without compute
+and without writing anything. The executed chapter records a
 cache key of its parameters, its source and the helper code; a chapter whose
 key is unchanged is skipped. Chapters are written to a temporary file and
 renamed, so a killed run never leaves half a chapter; the wall time of every
@@ -26,6 +31,8 @@ phase goes to ``results/phase_times.csv``.
 from __future__ import annotations
 
 import argparse
+import ast
+import codecs
 import datetime as _dt
 import json
 import os
@@ -38,7 +45,7 @@ import yaml
 
 from . import runs
 from .config import get_profile
-from .errors import StudyError, run_cli
+from .errors import StudyError, check_seed, run_cli
 
 NOTEBOOKS_DIR = runs.project_path("notebooks")
 
@@ -48,6 +55,8 @@ def book_dir() -> Path:
     return Path(os.environ.get("STUDY_BOOK_DIR", runs.project_path("book")))
 
 PLAN_KEYS = {"name", "description", "profile", "seed", "parameters", "notebooks"}
+ENTRY_KEYS = ("notebook", "parameters")
+TOP_LEVEL_ONLY = ("profile", "seed")  # one value for the whole plan, recorded with every chapter
 
 
 @dataclass(frozen=True)
@@ -78,10 +87,14 @@ class Plan:
 def load_plan(path: str | os.PathLike) -> Plan:
     """Read and validate a plan file; every problem is one StudyError line."""
     path = Path(path)
+    if path.is_dir():
+        plans = ", ".join(sorted(p.name for p in path.glob("*.yaml"))) or "none"
+        raise StudyError(f"plan path {str(path)!r} is a directory, not a plan file; give a YAML plan file "
+                         f"(plans in that directory: {plans})")
     if not path.is_file():
         raise StudyError(f"plan file {str(path)!r} not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_utf8(path, "plan file"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -95,30 +108,178 @@ def load_plan(path: str | os.PathLike) -> Plan:
     if not isinstance(profile, str):
         raise StudyError(f"plan file {path}: 'profile' must name a profile")
     get_profile(profile)
-    seed = data.get("seed", 1)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise StudyError(f"plan file {path}: 'seed' must be a non-negative integer, got {seed!r}")
+    seed = check_seed(f"plan file {path}: 'seed'", data.get("seed", 1))
     common = data.get("parameters") or {}
     if not isinstance(common, dict):
         raise StudyError(f"plan file {path}: 'parameters' must be a mapping")
+    _refuse_top_level_keys(path, "parameters", common, profile, seed)
     entries = data.get("notebooks")
     if not isinstance(entries, list) or not entries:
         raise StudyError(f"plan file {path}: 'notebooks' must be a non-empty list")
     available = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     steps = []
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
         if isinstance(entry, str):
             name, params = entry, {}
         elif isinstance(entry, dict) and isinstance(entry.get("notebook"), str):
             name, params = entry["notebook"], entry.get("parameters") or {}
+            unknown = [k for k in entry if k not in ENTRY_KEYS]
+            if unknown:
+                raise StudyError(f"plan file {path}: unknown key {unknown[0]!r} in the entry of {name}; "
+                                 f"valid keys: {', '.join(ENTRY_KEYS)}")
             if not isinstance(params, dict):
                 raise StudyError(f"plan file {path}: parameters of {name} must be a mapping")
+            _refuse_top_level_keys(path, f"the parameters of {name}", params, profile, seed)
         else:
             raise StudyError(f"plan file {path}: each notebook entry is a name or {{notebook: NAME, parameters: {{...}}}}")
         if name not in available:
             raise StudyError(f"plan file {path}: unknown notebook {name!r}; valid notebooks: {', '.join(available)}")
+        earlier = [i for i, s in enumerate(steps, 1) if s.notebook == name]
+        if earlier:
+            raise StudyError(f"plan file {path}: notebook {name} is listed twice (entries {earlier[0]} and {number}); "
+                             f"list each notebook once: it has one chapter, book/{name}.ipynb")
         steps.append(Step(name, {"profile": profile, "seed": seed, **common, **params}))
+    for step in steps:  # the whole plan, before the first chapter runs
+        check_parameters(step.notebook, step.parameters, where=f"plan file {path}")
     return Plan(path=path, name=str(data.get("name", path.stem)), profile=profile, steps=tuple(steps))
+
+
+def read_utf8(path: Path, what: str) -> str:
+    """The text of a UTF-8 file (a leading BOM dropped); anything else is one line naming the line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise StudyError(f"{what} {path} cannot be read: {exc.strerror}; it must be a readable file") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise StudyError(f"{what} {path} is not UTF-8: byte 0x{raw[exc.start]:02x} at line {line}; "
+                         f"it must be saved as UTF-8") from None
+
+
+def _refuse_top_level_keys(path: Path, where: str, params: dict, profile: str, seed: int) -> None:
+    """``profile`` and ``seed`` belong at the plan's top level: one value, recorded for every chapter."""
+    for key in TOP_LEVEL_ONLY:
+        if key in params:
+            current = {"profile": profile, "seed": seed}[key]
+            raise StudyError(f"plan file {path}: {key!r} in {where} must be set at the plan's top level "
+                             f"instead ({key}: {current} now), where the driver records it")
+
+
+# --------------------------------------------------------------------------- notebook interfaces
+def _cells(source: Path) -> list[dict]:
+    try:
+        return json.loads(read_utf8(source, "notebook")).get("cells", [])
+    except json.JSONDecodeError as exc:
+        raise StudyError(f"notebook {source} is not valid JSON at line {exc.lineno}; it must be an .ipynb file") from None
+
+
+def _parameter_cell(cells: list[dict]) -> int | None:
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return i
+    return None
+
+
+def notebook_parameters(source: str | os.PathLike) -> dict[str, object]:
+    """The parameters a notebook declares: name -> default, in the order of its ``parameters`` cell.
+
+    The names are those ``papermill.inspect_notebook`` lists (top-level
+    assignments of the cell tagged ``parameters``); a default that is not a
+    literal is ``None``.
+    """
+    source = Path(source)
+    cells = _cells(source)
+    index = _parameter_cell(cells)
+    if index is None:
+        raise StudyError(f"notebook {source.name} has no cell tagged 'parameters'; a chapter must declare its "
+                         f"parameters there")
+    out: dict[str, object] = {}
+    try:
+        body = ast.parse("".join(cells[index].get("source", []))).body
+    except SyntaxError as exc:
+        raise StudyError(f"notebook {source.name}: its parameters cell is not valid Python at line {exc.lineno}; "
+                         f"it must hold assignments such as task = \"\"") from None
+    for node in body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    out[target.id] = ast.literal_eval(node.value) if node.value is not None else None
+                except (ValueError, TypeError, SyntaxError, RecursionError):  # not a literal: no type to check
+                    out[target.id] = None
+    return out
+
+
+def validation_call(source: str | os.PathLike) -> dict[str, tuple[str, object]] | None:
+    """The keywords of the ``configure(...)`` call in the cell after the ``parameters`` cell.
+
+    keyword -> ("parameter", name) where the value is a notebook parameter,
+    ("literal", value) where it is a constant; None when the notebook has no
+    such call.
+    """
+    cells = _cells(Path(source))
+    index = _parameter_cell(cells)
+    after = [c for c in cells[(index or 0) + 1:] if c.get("cell_type") == "code"]
+    if index is None or not after:
+        return None
+    try:
+        tree = ast.parse("".join(after[0].get("source", [])))
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        func = getattr(node, "func", None)
+        if isinstance(node, ast.Call) and getattr(func, "id", getattr(func, "attr", None)) == "configure":
+            call: dict[str, tuple[str, object]] = {}
+            for kw in node.keywords:
+                if kw.arg is None:
+                    continue
+                if isinstance(kw.value, ast.Name):
+                    call[kw.arg] = ("parameter", kw.value.id)
+                elif isinstance(kw.value, ast.Constant):
+                    call[kw.arg] = ("literal", kw.value.value)
+            return call
+    return None
+
+
+def check_parameters(notebook: str, parameters: dict, *, where: str | None) -> None:
+    """Validate ``parameters`` for ``notebook`` as its chapter would, before anything runs.
+
+    Every name must be declared by the notebook's ``parameters`` cell; the
+    values go through the notebook's own ``configure(...)`` call (with its
+    literal keywords, such as ``phase``), and a parameter that call does not
+    take must have its default's type. One StudyError line prefixed by
+    ``where`` (when given); nothing is computed or written.
+    """
+    from .config import configure
+
+    source = NOTEBOOKS_DIR / f"{notebook}.ipynb"
+    declared = notebook_parameters(source)
+    prefix = f"{where}: " if where else ""
+    unknown = [k for k in parameters if k not in declared]
+    if unknown:
+        raise StudyError(f"{prefix}unknown parameter {unknown[0]!r} for {notebook}; "
+                         f"valid parameters: {', '.join(declared)}")
+    values = {**declared, **parameters}
+    call = validation_call(source) or {}
+    taken = {v for kind, v in call.values() if kind == "parameter"}
+    for name, default in declared.items():
+        kind = type(default)
+        if name in taken or name not in parameters or default is None:
+            continue
+        value = values[name]
+        widened = kind is float and isinstance(value, int)  # 3 for a float parameter is fine
+        if isinstance(value, bool) != (kind is bool) or not (isinstance(value, kind) or widened):
+            raise StudyError(f"{prefix}parameter {name} of {notebook} must be {kind.__name__}, "
+                             f"got {type(value).__name__} {value!r}")
+    if call:
+        try:
+            configure(**{kw: values.get(v) if kind == "parameter" else v for kw, (kind, v) in call.items()})
+        except StudyError as exc:
+            raise StudyError(f"{prefix}{notebook}: {exc}" if where else str(exc)) from None
 
 
 def recorded_key(output: Path) -> str | None:
@@ -188,6 +349,8 @@ def run_plan(plan: Plan, *, force: bool = False, only: tuple[str, ...] = ()) -> 
     """Execute the plan's notebooks in order; returns (notebook, status, seconds)."""
     report = []
     total = len(plan.steps)
+    # the driver's chapters write the plan's tables: name the directory for their kernels (runs.results_root)
+    os.environ.setdefault("STUDY_RESULTS_DIR", str(runs.results_root()))
     t0 = time.perf_counter()
     for i, step in enumerate(plan.steps, 1):
         if only and step.notebook not in only:

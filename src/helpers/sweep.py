@@ -14,7 +14,18 @@ and ``seed``. Its executed notebook goes to
 written to a temporary name and renamed (a killed job leaves no half file);
 submitit's own logs go to ``runs/sweeps/<name>/logs/``. All combinations are
 validated (plan, notebook, profile, task, arm, seed, the notebook's parameter
-names) before anything is submitted: a bad one is one ``error:`` line, exit 2.
+names, and the values through the notebook's own ``configure(...)`` call)
+before anything is submitted: a bad one is one ``error:`` line, exit 2. The
+``local`` and ``debug`` executors run on this machine, so ``--gpus-per-node``
+cannot ask for more GPUs than it has.
+
+Trust: submitit unpickles the files in ``runs/sweeps/<name>/logs/`` (created
+private, mode 0700; a logs folder that other users can write to is refused),
+and ``sweep job --spec FILE`` runs the notebook with the spec's parameters and
+environment, so a spec is code: only the variables in :data:`PASSED_ENV` are
+accepted from it (``PYTHONPATH`` among them). The debug executor opens a
+debugger on a failing job only when a terminal is attached; otherwise the
+failure is reported like the other executors' failures.
 
 Jobs share the results tables: each notebook writes its rows through
 :func:`helpers.runs.upsert_rows`, which rewrites a table under an exclusive
@@ -63,7 +74,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import runs
-from .errors import StudyError, check_choice, check_positive, run_cli
+from .errors import MAX_SEED, StudyError, check_choice, check_positive, run_cli
 
 EXECUTORS = ("local", "slurm", "debug", "auto")
 SWEPT = ("task", "arm", "seed")
@@ -102,6 +113,31 @@ class SweepJob:
         return cls(**json.loads(text))
 
 
+def load_spec(path: str | os.PathLike) -> SweepJob:
+    """A job spec written by :func:`run_job`, refused (one line) unless it is one the sweep could write.
+
+    A spec is code (it names the notebook and sets the environment of the
+    process that runs it), so only the variables of :data:`PASSED_ENV` and a
+    notebook of ``notebooks/`` are accepted.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        job = SweepJob(**data)
+    except OSError as exc:
+        raise StudyError(f"job spec {path} cannot be read: {exc.strerror}; it must be a file that run_job wrote") from None
+    except (ValueError, TypeError) as exc:
+        raise StudyError(f"job spec {path} is not a sweep job ({exc}); it must be a file that run_job wrote") from None
+    unknown = sorted(set(job.env) - set(PASSED_ENV))
+    if unknown:
+        raise StudyError(f"job spec {path} sets environment variable {unknown[0]!r}; a spec may set only "
+                         f"{', '.join(PASSED_ENV)}")
+    available = sorted(p.stem for p in runs.project_path("notebooks").glob("*.ipynb"))
+    if job.notebook not in available:
+        raise StudyError(f"job spec {path} names notebook {job.notebook!r}; valid notebooks: {', '.join(available)}")
+    return job
+
+
 # --------------------------------------------------------------------------- planning
 def parse_list(what: str, text: str, *, integer: bool = False) -> tuple:
     """``"a,b"`` -> ``("a", "b")`` (ints when ``integer``); empty or malformed is a StudyError."""
@@ -117,6 +153,8 @@ def parse_list(what: str, text: str, *, integer: bool = False) -> tuple:
                 raise StudyError(f"--{what} values must be non-negative integers, got {item!r}") from None
             if value < 0:
                 raise StudyError(f"--{what} values must be non-negative integers, got {value}")
+            if value > MAX_SEED:
+                raise StudyError(f"--{what} values must be at most {MAX_SEED} (the seed range of numpy), got {value}")
             out.append(value)
         items = out
     if len(set(items)) != len(items):
@@ -153,8 +191,7 @@ def plan_sweep(
     gpus: int = 0,
 ) -> list[SweepJob]:
     """Validate every combination and return the jobs; nothing runs or is written."""
-    from .config import configure
-    from .study import load_plan
+    from .study import check_parameters, load_plan
 
     plan = load_plan(plan_path)
     steps = {s.notebook: s for s in plan.steps}
@@ -186,8 +223,7 @@ def plan_sweep(
     jobs = []
     for task, arm, seed in itertools.product(tasks, arms, seeds):
         params = {**step.parameters, "task": task, "arm": arm, "seed": seed}
-        known = {k: params[k] for k in ("profile", "task", "arm", "seed", "model", "data_dir", "eval_limit") if k in params}
-        configure(**known)  # one StudyError line on a bad combination, before any compute
+        check_parameters(notebook, params, where=None)  # one StudyError line on a bad combination, before any compute
         out = out_dir / f"task-{task}__arm-{arm}__seed{seed}.ipynb"
         jobs.append(SweepJob(notebook=notebook, parameters=params, output=str(out), env=env, gpus=gpus))
     return jobs
@@ -289,10 +325,66 @@ def make_executor(executor: str, folder: Path, **options):
     return ex
 
 
-def submit(jobs: list[SweepJob], executor) -> list:
+def run_job_reporting(job: SweepJob) -> dict:
+    """:func:`run_job`, with a failure returned as ``{"error": ...}`` instead of raised.
+
+    What the debug executor runs when no terminal is attached: submitit's
+    ``DebugJob`` opens ``pdb.post_mortem()`` on an exception, which would wait
+    on a prompt nobody can answer.
+    """
+    try:
+        return run_job(job)
+    except Exception as exc:  # reported as the job's failure, like the other executors' failures
+        return {"job": job.label, "error": str(exc) if isinstance(exc, StudyError) else f"{type(exc).__name__}: {exc}"}
+
+
+def has_terminal() -> bool:
+    """Whether a person can answer a debugger prompt (stdin and stdout are terminals)."""
+    return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def local_gpus() -> int:
+    """CUDA devices visible on this machine (0 without torch's CUDA)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def check_local_gpus(executor: str, gpus_per_node: int) -> None:
+    """Jobs of ``local`` and ``debug`` (and ``auto`` without Slurm) run here: refuse more GPUs than here."""
+    here = executor in ("local", "debug") or (executor == "auto" and shutil.which("sbatch") is None)
+    if not here or gpus_per_node <= 0:
+        return
+    found = local_gpus()
+    if gpus_per_node > found:
+        where = executor if executor != "auto" else "auto (local here: no sbatch)"
+        raise StudyError(f"--gpus-per-node {gpus_per_node} needs {gpus_per_node} GPUs on this machine for the "
+                         f"{where} executor, but it has {found}; give --gpus-per-node {found} or use --executor slurm")
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (mode 0700) or accept it when only this user can write to it.
+
+    submitit unpickles what it finds in its logs folder: a folder that another
+    user can write to would let them run code in the sweep.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise StudyError(f"sweep logs folder {path} is writable by other users (mode {oct(info.st_mode & 0o777)}, "
+                         f"owner uid {info.st_uid}); submitit unpickles its files, so it must be yours alone "
+                         f"(chmod go-w) or give another --name")
+    return path
+
+
+def submit(jobs: list[SweepJob], executor, func=None) -> list:
     """Submit every job (as one array where the executor supports it); returns submitit jobs."""
     with executor.batch():
-        handles = [executor.submit(run_job, job) for job in jobs]
+        handles = [executor.submit(func or run_job, job) for job in jobs]
     return handles
 
 
@@ -302,6 +394,9 @@ def wait(handles: list, jobs: list[SweepJob]) -> list[tuple[SweepJob, str, str]]
     for handle, job in zip(handles, jobs):
         try:
             result = handle.result()
+            if "error" in result:  # run_job_reporting's failure
+                out.append((job, "failed", result["error"]))
+                continue
             out.append((job, "done", f"{result['wall_s']} s"))
         except Exception as exc:  # a job's failure is reported, the others still count
             lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
@@ -318,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         p = argparse.ArgumentParser(prog="python -m helpers.sweep job")
         p.add_argument("--spec", required=True)
         args = p.parse_args(argv[1:])
-        execute_job(SweepJob.from_json(Path(args.spec).read_text(encoding="utf-8")))
+        execute_job(load_spec(args.spec))
         return 0
     parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan", required=True, help="the plan whose parameters the notebook gets")
@@ -338,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     check_choice("executor", args.executor, EXECUTORS)
     if args.gpus_per_node < 0:
         raise StudyError(f"--gpus-per-node must be 0 or a positive integer, got {args.gpus_per_node}")
+    check_local_gpus(args.executor, args.gpus_per_node)
     check_positive("--timeout-min", args.timeout_min, integer=True)
     if args.max_parallel is not None:
         check_positive("--max-parallel", args.max_parallel, integer=True)
@@ -358,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     executor = make_executor(
         args.executor,
-        sweep_dir(name) / "logs",
+        private_dir(sweep_dir(name) / "logs"),
         partition=args.partition,
         gpus_per_node=args.gpus_per_node,
         cpus_per_task=args.cpus_per_task,
@@ -367,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         name=name,
     )
     start = time.perf_counter()
-    handles = submit(jobs, executor)
+    quiet_debug = args.executor == "debug" and not has_terminal()
+    handles = submit(jobs, executor, run_job_reporting if quiet_debug else run_job)
     print(f"sweep {name}: submitted {len(handles)} jobs to {args.executor} "
           f"({', '.join(str(h.job_id) for h in handles)})", flush=True)
     outcome = wait(handles, jobs)

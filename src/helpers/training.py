@@ -19,6 +19,17 @@ tokenizer, ``params.json`` (resolved recipe and arguments), ``versions.json``,
 row goes to ``results/training_cost.csv``. Calling again with the same
 parameters returns the cached result without training.
 
+Run directories are keyed by profile (``runs/<profile>/<lineage>/seed<k>``),
+so a smoke run never replaces the embedded run of the same lineage. A run
+directory given explicitly (``run_dir=``, ``--run-dir``) must be new, empty or
+one the study created (it holds ``helpers.runs.OWNER_MARKER``); any other
+folder is refused with one line before anything is written, never emptied.
+A loss that stops being finite ends the run with one line naming the step;
+nothing is published (no run directory, no cost row). Non-finite recipe
+values are refused before training (:meth:`helpers.recipes.Recipe.validate`).
+Run by hand, the command line writes its cost rows to the private tables of
+:func:`helpers.runs.results_root` unless ``STUDY_RESULTS_DIR`` is set.
+
 Command line (also under ``accelerate launch --num_processes 2 --cpu``)::
 
     python -m helpers.training target --task xnli --arm direct --profile smoke --seed 1
@@ -114,6 +125,22 @@ def _source_id(source) -> str:
             root = getattr(source, "root", None)
             return f"{value}:{root}" if root else str(value)
     return type(source).__name__
+
+
+def source_identity(source) -> str:
+    """What identifies a data source in the results tables, the same on every machine.
+
+    ``embedded`` and ``hub`` name themselves (the generated benchmark is a
+    function of the code); a directory source adds a digest of its file names
+    and sizes (``xtreme-dir:3f2a...``), so two data directories never share rows.
+    """
+    kind = getattr(source, "kind", None) or getattr(source, "name", None) or _source_id(source)
+    root = getattr(source, "root", None)
+    if kind in ("embedded", "hub") or root is None:
+        return str(kind)
+    from .sources import source_fingerprint
+
+    return f"{kind}:{source_fingerprint(Path(root))}"
 
 
 def _is_checkpoint(init: str | os.PathLike) -> bool:
@@ -221,7 +248,59 @@ def make_compute_metrics(fmt: str, *, label_names=None, dev_examples=None, dev_f
 
 
 # --------------------------------------------------------------------------- trainer pieces
+class NonFiniteLoss(StudyError):
+    """Training diverged: the loss (or the trained weights) stopped being finite."""
+
+    def __init__(self, what: str, step: int | None, value: float, learning_rate: float):
+        where = f"at step {step}" if step is not None else "at the end of training"
+        super().__init__(
+            f"training {what} stopped {where}: the loss is {value} (not finite), so nothing was published; "
+            f"the learning rate {learning_rate:g} is likely too large (or the data degenerate): it must be a "
+            f"value that trains, e.g. the recipe's default"
+        )
+
+
+def _train(trainer, checkpoint, work: Path) -> None:
+    """``trainer.train`` from ``checkpoint``; a diverged run removes its work directory and raises one line."""
+    import torch
+
+    try:
+        trainer.train(resume_from_checkpoint=checkpoint)
+        bad = [n for n, p in trainer.model.named_parameters() if p.requires_grad and not bool(torch.isfinite(p).all())]
+        if bad:
+            raise NonFiniteLoss(trainer.study_what, None, float("nan"), trainer.args.learning_rate)
+    except NonFiniteLoss:
+        _cleanup_work(work)
+        raise
+
+
+def _claim(run_dir: Path) -> Path:
+    """Check, before anything is written, that the run directory and its work directory are the study's.
+
+    ``run_dir`` must be new, empty or created by the study (:func:`helpers.runs.check_replaceable`);
+    ``<run_dir>.work`` must be new or hold the study's marker (or only the stage and checkpoint
+    folders that training writes there).
+    """
+    runs.check_replaceable(run_dir, "run directory")
+    work = Path(str(run_dir) + ".work")
+    if work.exists() and not runs.is_owned(work):
+        ours = work.is_dir() and all(p.name == "checkpoints" or p.name.startswith("stage") for p in work.iterdir())
+        if not ours:
+            raise StudyError(f"work directory {work} of run directory {run_dir} exists and was not created by the "
+                             f"study; it is left as it is: expected no such folder, or one the study created; "
+                             f"nothing was written")
+    return run_dir
+
+
+def _open_work(work: Path) -> None:
+    if _is_main_process():
+        work.mkdir(parents=True, exist_ok=True)
+        if not runs.is_owned(work):
+            runs.mark_owned(work, "work")
+
+
 def _trainer_classes():
+    import torch
     from transformers import Trainer, TrainerCallback
 
     class CountingTrainer(Trainer):
@@ -229,13 +308,18 @@ def _trainer_classes():
 
         tokens_seen = 0
         examples_seen = 0
+        study_what = "the run"  # named in the non-finite-loss message
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             mask = inputs.get("attention_mask")
             if mask is not None:
                 self.tokens_seen += int(mask.sum())
                 self.examples_seen += int(mask.shape[0])
-            return super().training_step(model, inputs, num_items_in_batch)
+            loss = super().training_step(model, inputs, num_items_in_batch)
+            if not bool(torch.isfinite(loss).all()):
+                raise NonFiniteLoss(self.study_what, int(self.state.global_step) + 1, float(loss.float().mean()),
+                                    self.args.learning_rate)
+            return loss
 
         def _save(self, output_dir=None, state_dict=None):
             """A checkpoint without the frozen parameters (the embedded profile's 96M-parameter embedding
@@ -468,7 +552,7 @@ def _train_single(
     recipe: recipes.Recipe | None,
     encoder_only: bool,
 ) -> TrainResult:
-    run_dir = Path(run_dir) if run_dir else runs.lineage_dir(lineage[0], lineage[1], seed)
+    run_dir = _claim(Path(run_dir) if run_dir else runs.lineage_dir(lineage[0], lineage[1], seed, profile=profile))
     stage_recipes = [
         dataclasses.replace(recipe or recipes.get_recipe(profile, st[0] if len(stages) > 1 else task, phase), seed=seed)
         for st in stages
@@ -492,6 +576,7 @@ def _train_single(
             return hit
 
         work = Path(str(run_dir) + ".work")
+        _open_work(work)
         current_init = str(init)
         frozen_from = models.frozen_source(init)  # the preset that holds the frozen parameters
         total = {"tokens": 0, "examples": 0, "steps": 0, "wall_s": 0.0, "flops": 0}
@@ -552,7 +637,8 @@ def _train_single(
             _quiet(trainer)
             trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
             trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
-            trainer.train(resume_from_checkpoint=checkpoint)
+            trainer.study_what = f"{phase} {data_task} ({arm})"
+            _train(trainer, checkpoint, work)
             model = trainer.model
             state = trainer.state
             best_step = _best_step(state)
@@ -584,6 +670,7 @@ def _train_single(
         cost_row = costs.training_cost_row(
             profile=profile, arm=arm, phase=phase, task=task, seed=seed, examples=total["examples"],
             tokens=total["tokens"], steps=total["steps"], wall_s=total["wall_s"], flops=total["flops"],
+            **_cost_identity(params, source),
         )
 
         def write(tmp: Path) -> None:
@@ -637,10 +724,10 @@ def target_stages(task: str, profile: str) -> tuple[tuple[str, str, str | None],
     return stages
 
 
-def target_run_dir(arm: str, task: str, seed: int, root: Path | None = None) -> Path:
+def target_run_dir(arm: str, task: str, seed: int, root: Path | None = None, profile: str | None = None) -> Path:
     """Where the target model of ``task`` in ``arm`` lives (MLQA shares XQuAD's SQuAD model)."""
     task = SHARED_TARGET.get(task, task)
-    return runs.lineage_dir(None if arm == "direct" else arm, task, seed, root)
+    return runs.lineage_dir(None if arm == "direct" else arm, task, seed, root, profile=profile)
 
 
 def train_target(
@@ -661,15 +748,59 @@ def train_target(
     check_choice("profile", profile, recipes.PROFILES)
     stages = target_stages(task, profile)
     task = SHARED_TARGET.get(task, task)
-    if not _is_checkpoint(init):
-        from .models import get_preset
-
-        get_preset(str(init))
+    _check_init(init, arm)
     return _train_single(
         phase="target", task=task, arm=arm, lineage=(None if arm == "direct" else arm, task), stages=stages,
         init=init, profile=profile, source=source, seed=seed,
-        run_dir=run_dir or target_run_dir(arm, task, seed), recipe=recipe, encoder_only=False,
+        run_dir=run_dir or target_run_dir(arm, task, seed, profile=profile), recipe=recipe, encoder_only=False,
     )
+
+
+def _check_init(init: str | os.PathLike, arm: str | None = None) -> None:
+    """``init`` must be a model preset or a saved run directory; otherwise one line saying which it is not."""
+    from .models import PRESETS, get_preset
+
+    if _is_checkpoint(init):
+        return
+    text = str(init)
+    path = Path(text)
+    looks_like_path = os.sep in text or text.startswith(".") or path.exists()
+    if not looks_like_path:
+        get_preset(text)  # "unknown model preset ...; valid presets: ..."
+        return
+    whose = f"the intermediate run of arm {arm}" if arm and arm != "direct" else "the run directory"
+    if not path.exists():
+        raise StudyError(f"init {text} does not exist: expected {whose} (a folder holding config.json) "
+                         f"or a model preset, one of {', '.join(PRESETS)}")
+    raise StudyError(f"init {text} is not a saved run: expected {whose} as a folder holding config.json "
+                     f"and model.safetensors, or a model preset, one of {', '.join(PRESETS)}")
+
+
+def _cost_identity(params: Mapping, source) -> dict:
+    """The training-cost columns that, beside profile/arm/phase/task/seed, change a run's numbers.
+
+    ``model``: the preset the lineage starts from; ``source``: the data source;
+    ``recipe``: a short digest of the resolved recipe(s), so ``--set`` overrides
+    get rows of their own.
+    """
+    import hashlib
+
+    recipes_ = params.get("recipes") or [params.get("recipe")]
+    digest = hashlib.sha256(json.dumps(recipes_, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return {"model": _lineage_model(params["init"]), "source": source_identity(source), "recipe": digest}
+
+
+def _lineage_model(init: str | os.PathLike, depth: int = 0) -> str:
+    """The model preset a lineage started from: ``init`` itself, or the ``init`` of the run it names."""
+    from .models import PRESETS
+
+    if str(init) in PRESETS:
+        return str(init)
+    params = Path(init) / "params.json"
+    if depth < 4 and params.is_file():
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return _lineage_model(runs.read_json(params)["init"], depth + 1)
+    return models.frozen_source(init) or Path(init).name
 
 
 def train_intermediate(
@@ -689,6 +820,7 @@ def train_intermediate(
     check_choice("profile", profile, recipes.PROFILES)
     check_choice("intermediate task", task, [t for t in recipes.INTERMEDIATE if t != "multi"])
     init = init or _profile_model(profile)
+    _check_init(init)
     return _train_single(
         phase="intermediate", task=task, arm=task, lineage=(task, None), stages=((task, "train", "dev"),),
         init=init, profile=profile, source=source, seed=seed, run_dir=run_dir, recipe=recipe, encoder_only=True,
@@ -834,13 +966,15 @@ def train_multitask(
         check_choice("intermediate task", t, [x for x in recipes.INTERMEDIATE if x != "multi"])
     init = init or _profile_model(profile)
     r = dataclasses.replace(recipe or recipes.get_recipe(profile, "multi", "intermediate"), seed=seed)
-    run_dir = Path(run_dir) if run_dir else runs.lineage_dir("multi", None, seed)
+    run_dir = _claim(Path(run_dir) if run_dir else runs.lineage_dir("multi", None, seed, profile=profile))
+    _check_init(init)
     params = json.loads(json.dumps({
         "revision": TRAINING_REVISION, "phase": "intermediate", "task": "multi", "tasks": tasks, "arm": "multi",
         "init": str(init),
         "profile": profile, "source": _source_id(source), "seed": seed, "temperature": temperature, "cap": cap,
         "recipe": r.as_dict(),
     }, default=str))
+    what = f"intermediate multi ({', '.join(tasks)})"
     with _run_lock(run_dir):  # one trainer per run directory, even across sweep jobs
         hit = _cached(run_dir, params, "intermediate", "multi", "multi")
         if hit:
@@ -887,6 +1021,7 @@ def train_multitask(
 
         rr = dataclasses.replace(r, batch_size=1, epochs=1, max_steps=None)
         work = Path(str(run_dir) + ".work")
+        _open_work(work)
         args = _training_args(rr, work / "checkpoints", metric=None, group=False)
         args.remove_unused_columns = False
         CountingTrainer, CounterCheckpoint = _trainer_classes()
@@ -901,7 +1036,8 @@ def train_multitask(
         _quiet(trainer)
         trainer.add_callback(CounterCheckpoint(weakref.ref(trainer), clock))
         trainer.tokens_seen, trainer.examples_seen = before["tokens"], before["examples"]
-        trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.study_what = what
+        _train(trainer, checkpoint, work)
         model = trainer.model
         dev_metrics = {t: _dev_score_multi(model, t, specs[t], devs[t], tokenizer, r) for t in tasks}
         dev_metrics["mean"] = float(np.mean([dev_metrics[t] for t in tasks]))
@@ -915,7 +1051,7 @@ def train_multitask(
         cost_row = costs.training_cost_row(
             profile=profile, arm="multi", phase="intermediate", task="multi", seed=seed,
             examples=sum(sizes.values()), tokens=tokens, steps=int(trainer.state.global_step), wall_s=clock(),
-            flops=costs.scale_flops(step_flops, step_tokens, tokens),
+            flops=costs.scale_flops(step_flops, step_tokens, tokens), **_cost_identity(params, source),
         )
         del torch
 
@@ -993,16 +1129,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .config import get_profile
 
     prof = get_profile(args.profile)
-    source = _cli_source(args.source or prof.source, args.data_dir)
+    kind = args.source or prof.source
+    if args.data_dir is not None and kind != "xtreme-dir":
+        raise StudyError(f"--data-dir is read only by the xtreme-dir source; profile {args.profile} uses the {kind} "
+                         f"source, which would write its generated benchmark there: to train on the files in "
+                         f"{args.data_dir} give --source xtreme-dir (or --profile xtreme-dir)")
+    valid_arms = ("direct",) + tuple(recipes.INTERMEDIATE)
+    if args.phase == "target":
+        check_choice("arm", args.arm, valid_arms)
     run_dir = Path(args.run_dir) if args.run_dir else None
+    if run_dir is not None:
+        _claim(run_dir)  # a folder of the user's is refused before the data is read or generated
     if args.phase == "target":
         stages = target_stages(args.task, args.profile)
         base = recipes.get_recipe(args.profile, stages[-1][0] if len(stages) > 1 else args.task, "target")
     else:
         base = recipes.get_recipe(args.profile, "multi" if args.phase == "multi" else args.task, "intermediate")
     recipe = override_recipe(base, args.set) if args.set else None
+    if args.phase == "target":  # every argument is checked before the data is read (or generated)
+        init = args.init or (prof.model if args.arm == "direct" else _arm_init(args.arm, args.profile, args.seed))
+        _check_init(init, args.arm)
+    elif args.init:
+        _check_init(args.init)
+    runs.mark_by_hand("python -m helpers.training")
+    source = _cli_source(kind, args.data_dir)
     if args.phase == "target":
-        init = args.init or (prof.model if args.arm == "direct" else str(runs.lineage_dir(args.arm, None, args.seed)))
         result = train_target(args.task, args.arm, init, profile=args.profile, source=source, seed=args.seed,
                               run_dir=run_dir, recipe=recipe)
     elif args.phase == "intermediate":
@@ -1017,6 +1168,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "cached": result.cached, "steps": result.cost.get("steps"),
                           "tokens": result.cost.get("tokens"), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}))
     return 0
+
+
+def _arm_init(arm: str, profile: str, seed: int) -> str:
+    """The intermediate run a STILTs arm starts from; one line when it has not been trained."""
+    from .config import get_profile
+
+    path = runs.lineage_dir(arm, None, seed, profile=profile)
+    if _is_checkpoint(path):
+        return str(path)
+    phase = "multi" if arm == "multi" else f"intermediate --task {arm}"
+    if arm not in get_profile(profile).arms:
+        raise StudyError(f"arm {arm} is not an arm of profile {profile} (its arms: "
+                         f"{', '.join(get_profile(profile).arms)}) and no --init was given: train its intermediate "
+                         f"run first (python -m helpers.training {phase} --profile {profile} --seed {seed}) or "
+                         f"give --init <run directory>")
+    raise StudyError(f"arm {arm} starts from its intermediate run {path}, which has not been trained: run "
+                     f"python -m helpers.training {phase} --profile {profile} --seed {seed} first, or give "
+                     f"--init <run directory>")
 
 
 def override_recipe(recipe: recipes.Recipe, assignments: Sequence[str]) -> recipes.Recipe:

@@ -6,7 +6,10 @@ under the real sample data with the loader of its task, checks the counts that
 metric (must be perfect where gold exists; unlabelled files are parsed and
 counted, their gold check skipped with a note), prints one row per file and ends
 with exactly one line ``files=<n> parsed=<n> failed=<n>``. Exit status 1 when a
-file failed. LICENSE/README files and SOURCES.md are not data files.
+file failed. LICENSE/README files and SOURCES.md are not data files. A file the
+loaders refuse (not UTF-8, malformed, an unexpected name) is a ``FAILED`` row
+whose note is the loader's one-line reason (file and line); the other files are
+still checked. A leading UTF-8 byte-order mark is not an error (the loaders drop it).
 """
 
 from __future__ import annotations
@@ -138,9 +141,12 @@ def check_file(root: Path, path: Path) -> FileCheck:
             _expect(check, 2000)
         _gold_labels(check, ex, "label", rel)
     elif top in ("udpos", "panx"):
+        m = re.fullmatch(r"(train|dev|test)-(\w+)\.tsv", name)
+        if not m:
+            raise StudyError(f"unexpected {top} file name {name!r}; expected <split>-<lang>.tsv, e.g. dev-en.tsv")
         ex = read_tagging(path, UPOS_TAGS if top == "udpos" else NER_TAGS)
         check.examples = len(ex)
-        lang = name.split("-", 1)[1].split(".")[0]
+        lang = m.group(2)
         if top == "udpos":
             _expect(check, UDPOS_SENTENCES.get(lang))
         else:
@@ -162,7 +168,10 @@ def check_file(root: Path, path: Path) -> FileCheck:
             _expect(check, 1190)
             _gold_qa(check, ex, None)
         elif top == "mlqa":
-            lang = re.search(r"context-(\w+)-question", name).group(1)
+            m = re.search(r"context-(\w+)-question", name)
+            if not m:
+                raise StudyError(f"unexpected MLQA file name {name!r}; expected <split>-context-<lang>-question-<lang>.json")
+            lang = m.group(1)
             _expect(check, MLQA_DEV.get(lang))
             _gold_qa(check, ex, lang)
         else:
@@ -181,7 +190,7 @@ def check_file(root: Path, path: Path) -> FileCheck:
     elif top == "tatoeba":
         m = re.match(r"tatoeba\.(\w+)-eng\.(\w+)$", name)
         if not m:
-            raise StudyError(f"unexpected Tatoeba file name {name}")
+            raise StudyError(f"unexpected Tatoeba file name {name!r}; expected tatoeba.<xxx>-eng.<xxx or eng>")
         x, side = m.groups()
         pairs = read_tatoeba(path.parent / f"tatoeba.{x}-eng.{x}", path.parent / f"tatoeba.{x}-eng.eng")
         check.task = f"tatoeba ({ISO3_TO_ISO1.get(x, x)}, {'eng side' if side == 'eng' else 'query side'})"

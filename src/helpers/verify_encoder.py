@@ -154,8 +154,10 @@ def default_tatoeba_dir() -> Path:
 
 
 def read_sentences(path: Path) -> list[str]:
-    """One sentence per line (LASER's Tatoeba files), line ends removed."""
-    text = Path(path).read_text(encoding="utf-8")
+    """One sentence per line (LASER's Tatoeba files), line ends removed; strict UTF-8, a BOM dropped."""
+    from .sources import read_data_text
+
+    text = read_data_text(Path(path))
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
