@@ -68,3 +68,110 @@ def test_load_table_converts_numbers(isolated_results):
                      key=("profile", "arm"))
     frame = analysis.load_table("t.csv", profile="smoke")
     assert list(frame["value"]) == [1.5] and frame["value"].dtype.kind == "f"
+
+
+# --------------------------------------------------------------------------- the answer: only supported comparisons
+def zero_shot_rows(gains_by_task):
+    """zero_shot rows: direct scores 50 on every task and language, each arm 50 + its gain on that task."""
+    rows = []
+    tasks = {"xnli": "accuracy", "panx": "f1", "xquad": "f1", "tatoeba": "accuracy"}
+    for task, metric in tasks.items():
+        for lang in ("en", "de"):
+            rows.append({"arm": "direct", "target_task": task, "language": lang, "metric": metric, "value": 50.0})
+            for arm, gains in gains_by_task.items():
+                rows.append({"arm": arm, "target_task": task, "language": lang, "metric": metric,
+                             "value": 50.0 + gains[task]})
+    return pd.DataFrame(rows)
+
+
+def test_gain_intervals_are_t_intervals_over_tasks():
+    zero = zero_shot_rows({"mnli": {"xnli": 1.0, "panx": 2.0, "xquad": 3.0, "tatoeba": 2.0},
+                           "squad": {"xnli": 3.0, "panx": -3.0, "xquad": 1.0, "tatoeba": -1.0}})
+    out = analysis.gain_intervals(zero, ("direct", "mnli", "squad"))
+    # mnli: gains 1, 2, 3, 2: mean 2, sd 0.8165, t_{0.975,3} = 3.182446 -> 2 -/+ 1.29927
+    assert out.loc["mnli", "gain"] == pytest.approx(2.0)
+    assert out.loc["mnli", "lo"] == pytest.approx(2.0 - 3.182446 * math.sqrt(2 / 3) / 2, rel=1e-6)
+    assert out.loc["mnli", "significant"]
+    assert out.loc["squad", "gain"] == pytest.approx(0.0) and not out.loc["squad", "significant"]
+
+
+def summary_frame(significant, verdicts, ratios):
+    return pd.DataFrame({
+        "accuracy": [50.0, 52.0, 50.5], "gain vs direct": [0.0, 2.0, 0.5],
+        "gain significant": pd.array([pd.NA, significant[0], significant[1]], dtype="boolean"),
+        "training TFLOPs": [1.0, 3.0, 3.0], "training wall_s": [10.0, 40.0, 40.0],
+        "tokens/s": [1000.0, 1000.0, 1000.0], "ratio vs direct": [1.0] + ratios,
+        "ci_lo": [1.0, 0.995, 0.995], "ci_hi": [1.0, 1.005, 1.005], "verdict": ["(baseline)"] + verdicts,
+    }, index=["direct", "mnli", "squad"])
+
+
+def test_break_even_only_against_measured_accuracy():
+    speed = pd.Series({"e5-small": 1000.0, "xlmr-base": 250.0})
+    # nothing significant and the larger model's accuracy never measured: no break-even, two reasons
+    table, reasons = analysis.break_even_table(summary_frame([False, False], ["equivalent"] * 2, [1.0, 1.0]),
+                                               speed, "e5-small")
+    assert table.empty and len(reasons) == 2
+    assert "significant" in reasons[0] and "xlmr-base" in reasons[1]
+    # a significant gain but the alternative unmeasured: still none
+    table, reasons = analysis.break_even_table(summary_frame([True, False], ["equivalent"] * 2, [1.0, 1.0]),
+                                               speed, "e5-small")
+    assert table.empty and reasons == [reasons[0]] and "never measured" in reasons[0]
+    # both measured: mnli only; 30 s extra, 1/250 - 1/1000 = 0.003 s per token -> 10,000 tokens
+    table, reasons = analysis.break_even_table(summary_frame([True, False], ["equivalent"] * 2, [1.0, 1.0]),
+                                               speed, "e5-small", measured_accuracy={"xlmr-base"})
+    assert reasons == [] and list(table["STILTs arm"]) == ["mnli"]
+    assert table.loc[0, "break-even tokens"] == pytest.approx(10000.0)
+
+
+def test_supported_pareto_treats_unresolved_differences_as_ties():
+    # no significant gain, speeds equivalent: direct (least training) dominates both STILTs arms
+    front = analysis.supported_pareto(summary_frame([False, False], ["equivalent", "inconclusive"], [1.002, 0.998]))
+    assert list(front["on front"]) == [True, False, False]
+    assert front.loc["mnli", "accuracy vs direct"] == "same (not resolved)"
+    # mnli's gain significant: it joins the front; squad is still dominated
+    front = analysis.supported_pareto(summary_frame([True, False], ["equivalent", "equivalent"], [1.0, 1.0]))
+    assert list(front["on front"]) == [True, True, False]
+    # a measured speed difference counts: squad 3 % faster joins the front
+    front = analysis.supported_pareto(summary_frame([False, False], ["equivalent", "different"], [1.0, 1.03]))
+    assert list(front["on front"]) == [True, False, True] and front.loc["squad", "speed vs direct"] == "better"
+
+
+def test_inference_headline_puts_the_aa_calibration_beside_the_verdicts():
+    summary = summary_frame([False, False], ["equivalent", "inconclusive"], [1.002, 0.998])
+    aa = {"ratio": 1.0012, "ci_lo": 0.9981, "ci_hi": 1.0043, "verdict": "equivalent", "margin": 0.01}
+    text = analysis.inference_headline(summary, aa)
+    assert text.startswith("tokens/s against direct at a ±1% margin: 1 of 2 STILTs arms equivalent, "
+                           "1 of 2 STILTs arms inconclusive; the A/A control")
+    assert "A/A control" in text and "1.0012 [0.9981, 1.0043], equivalent" in text
+    bad = analysis.inference_headline(summary, dict(aa, verdict="inconclusive"))
+    assert "cannot resolve ±1%" in bad
+    assert "no A/A control" in analysis.inference_headline(summary, None)
+
+
+def test_aa_calibration_and_arm_summary_read_pooled_rows(isolated_results):
+    from helpers import runs
+
+    rows = []
+    for rep in range(12):
+        for arm, s in (("direct", 5.0), ("direct-aa", 5.0 * (1 + 0.002 * (-1) ** rep)), ("mnli", 5.0 / 1.03)):
+            rows.append({"sweep": "pooled", "profile": "smoke", "arm": arm, "task": "all", "language": "all",
+                         "repetition": rep, "seconds": s, "tokens": 1000, "tokens_per_s": 1000 / s})
+    runs.upsert_rows(runs.results_root() / "inference.csv", rows, key=("sweep", "arm", "repetition"))
+    aa = analysis.aa_calibration("smoke")
+    assert aa["verdict"] == "equivalent" and aa["n"] == 12 and aa["min_pass_s"] == pytest.approx(5.0 / 1.03)
+    assert 0.99 < aa["ci_lo"] < 1.0 < aa["ci_hi"] < 1.01
+    assert analysis.aa_calibration("embedded") is None
+
+
+def test_gpu_beside_cpu_labels_each_device():
+    summary = pd.DataFrame({"tokens/s": [1400.0]}, index=["direct"])
+    gpu = pd.DataFrame([
+        {"sweep": "gpu_real", "device_name": "NVIDIA H200", "arm": "e5-small", "dtype": "bf16", "batch": 64,
+         "length": 128, "tokens_per_s": v, "fraction_of_peak": 0.01} for v in (90000.0, 100000.0, 110000.0)
+    ] + [{"sweep": "gpu_grid", "device_name": "NVIDIA H200", "arm": "xlmr-large", "dtype": "bf16", "batch": b,
+          "length": 128, "tokens_per_s": 780000.0 if b == 128 else 1.0, "fraction_of_peak": 0.7} for b in (1, 128)])
+    out = analysis.gpu_beside_cpu(summary, gpu, "e5-small", "EPYC (2 cores)")
+    assert list(out["device"]) == ["EPYC (2 cores)", "NVIDIA H200", "NVIDIA H200"]
+    assert list(out["tokens/s"]) == [1400.0, 100000.0, 780000.0]  # medians; only the 128 x 128 grid row
+    assert out.loc[1, "workload"].endswith("batch 64")
+    assert len(analysis.gpu_beside_cpu(summary, pd.DataFrame(), "e5-small")) == 1

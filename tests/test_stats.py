@@ -7,7 +7,8 @@ import math
 import pytest
 
 from helpers.errors import StudyError
-from helpers.stats import bootstrap_ratio_ci, paired_ratios, tost_equivalence
+from helpers.stats import (VERDICTS, bootstrap_ratio_ci, log_ratio_interval, paired_ratio_summary, paired_ratios,
+                           tost_equivalence)
 
 
 def t2_cdf(t: float) -> float:
@@ -63,11 +64,47 @@ def test_tost_equivalent_and_not_equivalent():
     assert tost_equivalence([0.999, 1.0, 1.001])["verdict"] == "equivalent"
     assert tost_equivalence([1.0, 1.0, 1.0])["verdict"] == "equivalent"
     far = tost_equivalence([1.10, 1.11, 1.12])
-    assert far["verdict"] == "not equivalent" and far["p_upper"] > 0.5
+    assert far["verdict"] == "different" and far["p_upper"] > 0.5
     # ratio scale and log scale agree
     r = tost_equivalence([0.99, 1.0, 1.02])
     l = tost_equivalence([math.log(v) for v in (0.99, 1.0, 1.02)], scale="log")
     assert r["p_lower"] == pytest.approx(l["p_lower"]) and r["p_upper"] == pytest.approx(l["p_upper"])
+
+
+# per-repetition ratios 1.0, 1.2, 0.9, 1.1: arithmetic mean 1.05, geometric mean 1.0440087;
+# log ratios: sd 0.1238368, se = sd / 2; t quantiles with 3 degrees of freedom (not z = 1.645 / 1.960)
+RATIOS = [1.0, 1.2, 0.9, 1.1]
+T95_3, T975_3 = 2.3533634348, 3.1824463053
+
+
+def test_log_ratio_interval_is_a_geometric_mean_with_a_t_interval():
+    ratio, lo, hi = log_ratio_interval(RATIOS, 0.90)
+    m, se = math.log(1.044008681704849), 0.12383682181902173 / 2
+    assert ratio == pytest.approx(1.0440087, rel=1e-7)  # the arithmetic mean would be 1.05
+    assert (lo, hi) == (pytest.approx(math.exp(m - T95_3 * se), rel=1e-8), pytest.approx(math.exp(m + T95_3 * se), rel=1e-8))
+    assert (lo, hi) == (pytest.approx(0.9024439, rel=1e-6), pytest.approx(1.2077804, rel=1e-6))  # z: [0.9429, 1.1559]
+    _, lo95, hi95 = log_ratio_interval(RATIOS, 0.95)
+    assert (lo95, hi95) == (pytest.approx(0.8572856, rel=1e-6), pytest.approx(1.2714015, rel=1e-6))
+
+
+def test_paired_ratio_summary_pins_ratio_intervals_and_verdicts():
+    a = [2.0, 1.0, 2.0, 1.0]  # seconds of arm A
+    b = [a_i * r for a_i, r in zip(a, RATIOS)]  # B took r_i times as long: A is r_i times faster
+    out = paired_ratio_summary(a, b, margin=0.01)
+    assert out["ratio"] == pytest.approx(1.0440087, rel=1e-7)
+    assert (out["ci_lo"], out["ci_hi"]) == (pytest.approx(0.9024439, rel=1e-6), pytest.approx(1.2077804, rel=1e-6))
+    assert (out["ci95_lo"], out["ci95_hi"]) == (pytest.approx(0.8572856, rel=1e-6), pytest.approx(1.2714015, rel=1e-6))
+    assert out["ci_level"] == pytest.approx(0.90) and out["n"] == 4 and out["verdict"] == "inconclusive"
+    assert out["sd_log"] == pytest.approx(0.12383682, rel=1e-7)
+    assert set(VERDICTS) == {"equivalent", "different", "inconclusive"}
+    # 12 repetitions within +/-0.3 %: equivalent at +/-1 %; 3-4 % apart: different
+    same = paired_ratio_summary([1.0] * 12, [1.0 + 0.003 * (-1) ** i for i in range(12)])
+    assert same["verdict"] == "equivalent" and 0.99 < same["ci_lo"] < same["ci_hi"] < 1.01
+    apart = paired_ratio_summary([1.0] * 12, [1.03 + 0.01 * (i % 2) for i in range(12)])
+    assert apart["verdict"] == "different" and apart["ci_lo"] > 1.01
+    # the TOST decision equals "the 90 % interval lies inside [0.99, 1.01]"
+    edge = paired_ratio_summary([1.0] * 12, [1.0 + 0.012 * (-1) ** i for i in range(12)])
+    assert edge["verdict"] == ("equivalent" if 0.99 < edge["ci_lo"] and edge["ci_hi"] < 1.01 else "inconclusive")
 
 
 @pytest.mark.parametrize(
@@ -79,6 +116,9 @@ def test_tost_equivalent_and_not_equivalent():
         lambda: tost_equivalence([1.0]),
         lambda: tost_equivalence([1.0, 1.0], margin=2),
         lambda: tost_equivalence([1.0, 1.0], scale="percent"),
+        lambda: log_ratio_interval([1.0]),
+        lambda: log_ratio_interval([1.0, 1.1], level=90),
+        lambda: paired_ratio_summary([1.0, 2.0], [1.0]),
     ],
 )
 def test_bad_input_is_one_line(call):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 
 import pytest
@@ -69,6 +70,32 @@ def test_schedule_alternates_and_random_is_a_seeded_permutation():
     assert timing.schedule(3, 2, "fixed") == [[0, 1, 2], [0, 1, 2]]
     rnd = timing.schedule(3, 5, "random", seed=1)
     assert all(sorted(s) == [0, 1, 2] for s in rnd) and rnd == timing.schedule(3, 5, "random", seed=1)
+
+
+def test_williams_square_pinned_and_balanced():
+    assert timing.williams_square(4) == [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]]
+    assert timing.williams_square(2) == [[0, 1], [1, 0]]
+    assert timing.williams_square(3)[3:] == [[2, 1, 0], [0, 2, 1], [1, 0, 2]]  # odd n: mirrored rows added
+    for n in (2, 3, 4, 5, 6):
+        rows = timing.williams_square(n)
+        assert len(rows) == (n if n % 2 == 0 else 2 * n)
+        per_position = Counter((pos, x) for row in rows for pos, x in enumerate(row))
+        assert set(per_position.values()) == {len(rows) // n}  # every entry in every position equally often
+        follows = Counter((row[i], row[i + 1]) for row in rows for i in range(n - 1))
+        assert len(follows) == n * (n - 1) and len(set(follows.values())) == 1  # every ordered pair equally often
+
+
+def test_balanced_schedule_gives_every_arm_every_position_equally_often():
+    # 6 arms (five of the embedded profile and direct-aa), 12 repetitions: two Williams blocks
+    plan = timing.schedule(6, 12, "balanced", seed=3)
+    assert plan == timing.schedule(6, 12, "balanced", seed=3) and plan != timing.schedule(6, 12, "balanced", seed=4)
+    assert all(sorted(row) == list(range(6)) for row in plan)
+    assert set(Counter((pos, x) for row in plan for pos, x in enumerate(row)).values()) == {2}
+    # the old alternating order never puts arm 0 in the middle: the imbalance this replaces
+    alt = Counter((pos, x) for row in timing.schedule(6, 12) for pos, x in enumerate(row))
+    assert alt[(0, 0)] == 6 and alt[(2, 0)] == 0
+    with pytest.raises(StudyError, match="balanced"):
+        timing.schedule(2, 2, "latin")
 
 
 def test_time_arms_interleaves_and_counts_real_tokens(tok, tiny):
@@ -148,11 +175,52 @@ def test_matmul_peak_and_utilisation():
     assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "fp32") is None
 
 
+def test_filled_texts_are_real_sentences_exactly_at_length(tok):
+    out = timing.filled_texts(tok, TEXTS, 24, 3)
+    assert len(out) == 3 and out[0].startswith(TEXTS[0] + " " + TEXTS[1])
+    for text in out:
+        assert len(tok(text, truncation=True, max_length=24)["input_ids"]) == 24
+    with pytest.raises(StudyError):
+        timing.filled_texts(tok, ["", "  "], 8, 1)
+
+
+def test_batch_latency_percentiles_pinned(monkeypatch):
+    times = iter([0.5, 0.001, 0.002, 0.003, 0.004, 0.010])  # one warm-up, then five requests
+    monkeypatch.setattr(timing, "_timed_pass", lambda model, batches, device: next(times))
+    lat = timing.batch_latency(None, [{"input_ids": torch.ones(1, 2)}] * 5, warmup=1)
+    assert lat["n"] == 5 and lat["p50_ms"] == pytest.approx(3.0) and lat["mean_ms"] == pytest.approx(4.0)
+    assert lat["p90_ms"] == pytest.approx(7.6) and lat["p99_ms"] == pytest.approx(9.76)  # linear interpolation
+
+
 def test_latency_and_memory_report_their_fields(tok, tiny):
     lat = timing.latency_percentiles(tiny, tok, TEXTS[:6], max_length=16, warmup=1)
     assert lat["n"] == 6 and lat["p50_ms"] <= lat["p90_ms"] <= lat["p99_ms"]
-    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)
-    assert timing.peak_memory_mb(tiny, batches) >= 0.0
+
+
+
+class _Allocates(torch.nn.Module):
+    """A model whose forward pass holds ``mib`` MiB of activations for a moment (then frees them)."""
+
+    def __init__(self, mib: int):
+        super().__init__()
+        self.mib = mib
+
+    def forward(self, input_ids, attention_mask):
+        import time
+
+        held = torch.ones(self.mib * 2**20 // 4)  # float32: 4 bytes each, every page written
+        time.sleep(0.05)  # long enough for the 2 ms sampler to see it
+        return held.sum()
+
+
+def test_peak_memory_measures_what_the_pass_adds():
+    ids = torch.ones(1, 4, dtype=torch.long)
+    batch = [{"input_ids": ids, "attention_mask": ids}]
+    # 128 MiB held during the pass (above glibc's largest mmap threshold, so freed back to the OS afterwards):
+    # the peak is at least that and well below the process's whole resident size
+    peak = timing.peak_memory_mb(_Allocates(128), batch)
+    assert 120.0 <= peak <= 200.0
+    assert timing.peak_memory_mb(_Allocates(0), batch) < 60.0
 
 
 # --------------------------------------------------------------------------- early exit
@@ -181,11 +249,69 @@ def test_ratio_summary_pinned():
     rows = _rows("direct", [1.0, 1.2, 1.1, 0.9]) + _rows("mnli", [0.5, 0.6, 0.55, 0.45]) + _rows("same", [1.0, 1.2, 1.1, 0.9])
     out = {r["arm"]: r for r in timing.ratio_summary(rows, by=())}
     assert out["mnli"]["ratio"] == pytest.approx(2.0) and out["mnli"]["ci_lo"] == pytest.approx(2.0)
-    assert out["mnli"]["verdict"] == "not equivalent"
+    assert out["mnli"]["verdict"] == "different"
     assert out["same"]["ratio"] == 1.0 and out["same"]["verdict"] == "equivalent"
     assert out["direct"]["ratio"] == 1.0
     with pytest.raises(StudyError, match="valid arms"):
         timing.ratio_summary(rows, baseline_arm="squad", by=())
+
+
+def test_ratio_summary_is_a_geometric_mean_of_per_token_ratios_with_a_t_interval():
+    # the arm's seconds per token are the baseline's divided by 1.0, 1.2, 0.9, 1.1 (geometric mean 1.0440087,
+    # arithmetic 1.05); the arm does twice the tokens in each pass, so raw seconds would mislead
+    base = _rows("direct", [2.0, 1.0, 2.0, 1.0])
+    arm = _rows("mnli", [2 * s / r for s, r in zip([2.0, 1.0, 2.0, 1.0], [1.0, 1.2, 0.9, 1.1])], tokens=200)
+    out = {r["arm"]: r for r in timing.ratio_summary(base + arm, by=())}
+    assert out["mnli"]["ratio"] == pytest.approx(1.0440087, rel=1e-7)
+    assert (out["mnli"]["ci_lo"], out["mnli"]["ci_hi"]) == (pytest.approx(0.9024439, rel=1e-6),
+                                                            pytest.approx(1.2077804, rel=1e-6))  # t, 3 df, 90 %
+    assert out["mnli"]["ci95_hi"] == pytest.approx(1.2714015, rel=1e-6)
+    assert out["mnli"]["verdict"] == "inconclusive" and out["mnli"]["margin"] == 0.01
+    assert out["mnli"]["tokens_per_s"] == pytest.approx(statistics.median(r["tokens_per_s"] for r in arm))
+
+
+def test_prime_runs_untimed_batches_before_each_pass(tiny, tok):
+    calls = []
+
+    class Counting(torch.nn.Module):
+        def __init__(self, inner, name):
+            super().__init__()
+            self.inner, self.name = inner, name
+
+        def forward(self, **kw):
+            calls.append(self.name)
+            return self.inner(**kw)
+
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)  # 4 batches
+    entries = [({"arm": "a"}, Counting(tiny, "a"), batches), ({"arm": "b"}, Counting(tiny, "b"), batches)]
+    rows = timing.time_entries(entries, warmup=0, repeats=2, prime=1)
+    # each pass: 1 untimed priming batch of the same model, then its 4 timed batches
+    assert calls == ["a"] * 5 + ["b"] * 5 + ["b"] * 5 + ["a"] * 5
+    assert all(r["batches"] == 4 for r in rows)
+    with pytest.raises(StudyError, match="prime"):
+        timing.time_entries(entries, repeats=1, prime=-1)
+
+
+def test_count_subnormal_pinned():
+    lin = torch.nn.Linear(2, 3)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1e-39, 0.0], [-5e-40, 1.0], [1.2e-38, 1e-45]]))
+        lin.bias.copy_(torch.tensor([0.0, 2.0, -1e-41]))
+    # subnormal (0 < |x| < 1.1754944e-38): 1e-39, -5e-40, 1e-45, -1e-41; 1.2e-38 is normal
+    assert timing.count_subnormal(lin) == {"values": 9, "subnormal": 4, "zero": 2, "subnormal_fraction": 4 / 9}
+    half = torch.nn.Linear(1, 1).to(torch.float16)
+    with torch.no_grad():
+        half.weight.fill_(1e-5)  # subnormal in fp16 (below 6.1e-5), normal in fp32
+        half.bias.fill_(1.0)
+    assert timing.count_subnormal(half)["subnormal"] == 1
+
+
+def test_flush_denormal_sweep_labels_and_restores(tiny, tok):
+    batches = timing.make_batches(tok, TEXTS, batch_size=8, max_length=16)
+    rows = timing.sweep_flush_denormal(tiny, batches, warmup=0, repeats=2, labels={"task": "xnli"})
+    assert sorted({r["arm"] for r in rows}) == ["flush_denormal=off", "flush_denormal=on"]
+    assert {r["sweep"] for r in rows} == {"flush_denormal"} and {r["task"] for r in rows} == {"xnli"}
+    assert float(torch.tensor([1e-40]).mul(1.0)) != 0.0  # flushing is off again afterwards
 
 
 def test_record_inference_is_an_idempotent_upsert(isolated_results):
@@ -212,7 +338,8 @@ def test_sweeps_label_their_rows(tok, tiny):
     assert sorted({r["batch"] for r in rows}) == [2, 8] and {r["sweep"] for r in rows} == {"batch_size"}
     rows = timing.sweep_length(tiny, tok, TEXTS, lengths=(8, 16), batch_size=4, **kw)
     assert sorted({r["length"] for r in rows}) == [8, 16]
-    assert {r["padded_tokens"] for r in rows if r["length"] == 8} == {8 * len(TEXTS)}
+    # every position is a real token: 4 filled sequences of exactly 8 and 16 tokens, no padding
+    assert {(r["length"], r["tokens"], r["padded_tokens"]) for r in rows} == {(8, 32, 32), (16, 64, 64)}
     rows = timing.sweep_padding(tiny, tok, TEXTS, batch_size=4, max_length=64, **kw)
     by = {r["arm"]: r for r in rows}
     assert by["bucketed"]["tokens"] == by["naive"]["tokens"] and by["bucketed"]["padded_tokens"] < by["naive"]["padded_tokens"]
@@ -262,3 +389,13 @@ class _FlattenMC(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask):
         return self.inner(input_ids=input_ids.flatten(0, 1), attention_mask=attention_mask.flatten(0, 1))
+
+
+def test_datasheet_peak_knows_the_h200_and_not_its_nvl_or_pcie_cousins():
+    # REPORTED.md: H200 (SXM) = H100 SXM compute, 989 TFLOP/s dense bf16; CUDA calls it "NVIDIA H200"
+    assert timing.datasheet_peak("NVIDIA H200", "bf16") == 989e12
+    assert timing.datasheet_peak("NVIDIA H200", "fp16") == 989e12
+    assert timing.datasheet_peak("NVIDIA H200", "fp32") is None
+    assert timing.datasheet_peak("NVIDIA H200 NVL", "bf16") is None
+    assert timing.datasheet_peak("NVIDIA H100 NVL", "bf16") is None
+    assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12

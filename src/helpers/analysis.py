@@ -201,16 +201,62 @@ def fmt_interval(ratio: float, lo: float, hi: float, digits: int = 3) -> str:
 
 
 # --------------------------------------------------------------------------- the answer
+def gain_intervals(zero_shot: pd.DataFrame, arms: tuple[str, ...], baseline: str = "direct",
+                   level: float = 0.95) -> pd.DataFrame:
+    """Each arm's accuracy gain over ``baseline`` with a t interval over tasks, and whether it is significant.
+
+    The unit is the task: per task, the arm's primary metric minus the
+    baseline's, both averaged over the task's test languages (the languages
+    of one task share translated items, so they are not independent draws).
+    ``gain`` is the mean over tasks, ``lo``/``hi`` its ``level`` Student t
+    interval (``tasks - 1`` degrees of freedom), ``significant`` whether the
+    interval excludes 0. Fewer than two tasks: no interval, not significant.
+    """
+    from scipy import stats as sps
+
+    table = arm_task_table(zero_shot, arms) if not zero_shot.empty else pd.DataFrame()
+    rows = []
+    for arm in arms:
+        if arm == baseline or arm not in table.index or baseline not in table.index:
+            continue
+        diff = (table.loc[arm] - table.loc[baseline]).dropna()
+        n = int(diff.size)
+        mean = float(diff.mean()) if n else math.nan
+        if n >= 2:
+            half = float(sps.t.ppf((1 + level) / 2, n - 1)) * float(diff.std(ddof=1)) / math.sqrt(n)
+            lo, hi = mean - half, mean + half
+        else:
+            lo = hi = math.nan
+        rows.append({"arm": arm, "tasks": n, "gain": mean, "lo": lo, "hi": hi,
+                     "significant": bool(n >= 2 and (lo > 0 or hi < 0))})
+    return pd.DataFrame(rows, columns=["arm", "tasks", "gain", "lo", "hi", "significant"]).set_index("arm")
+
+
+def inference_rows(inf: pd.DataFrame) -> list[dict]:
+    """The pooled arm rows of ``inference.csv`` (``sweep="pooled"``), or the ``arms`` rows pooled here."""
+    from .efficiency import pooled_rows
+
+    if inf.empty:
+        return []
+    pooled = inf[inf["sweep"] == "pooled"]
+    if len(pooled):
+        return pooled.to_dict("records")
+    return pooled_rows(inf[inf["sweep"] == "arms"].to_dict("records"))
+
+
 def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFrame:
     """One row per arm: accuracy, gain, training cost and inference throughput ratio.
 
     Every column is computed from the results tables: ``zero_shot.csv``
-    (average over languages, tasks, then groups), ``training_cost.csv`` (FLOPs
-    and wall seconds of both phases) and ``inference.csv`` (the interleaved
-    ``arms`` sweep, pooled over tasks; ratio to direct with a bootstrap interval
-    and the TOST verdict at +/-2%).
+    (average over languages, tasks, then groups; the gain's 95 % interval over
+    tasks from :func:`gain_intervals`), ``training_cost.csv`` (FLOPs and wall
+    seconds of both phases) and ``inference.csv`` (the pooled arm rows:
+    ratio to direct as the geometric mean of per-repetition ratios, its 90 %
+    t interval and the TOST verdict at +/-1 %, see
+    :func:`helpers.efficiency.ratio_table`). The A/A control is not an arm
+    here: :func:`aa_calibration` reads it.
     """
-    from .efficiency import pooled_rows, ratio_table
+    from .efficiency import MARGIN, ratio_table
 
     zero = load_table("zero_shot.csv", profile)
     zero = zero[zero["seed"] == seed] if not zero.empty else zero
@@ -218,19 +264,21 @@ def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFr
     out = pd.DataFrame(index=list(arms))
     out["accuracy"] = groups["average"]
     out["gain vs direct"] = out["accuracy"] - out.loc["direct", "accuracy"]
+    gains_ci = gain_intervals(zero, arms)
+    out["gain lo"] = gains_ci["lo"]
+    out["gain hi"] = gains_ci["hi"]
+    out["gain significant"] = gains_ci["significant"].reindex(out.index).astype("boolean")
     ledger = load_table("training_cost.csv", profile)
     ledger = ledger[ledger["seed"] == seed]
     cost = arm_training_cost(ledger, arms)
     out["training TFLOPs"] = cost["total flops"] / 1e12
     out["training x direct"] = cost["x direct (flops)"]
     out["training wall_s"] = cost["total wall_s"]
-    inf = load_table("inference.csv", profile)
-    inf = inf[inf["sweep"] == "arms"] if not inf.empty else inf
-    if not inf.empty:
-        pooled = pooled_rows(inf.to_dict("records"))
+    pooled = inference_rows(load_table("inference.csv", profile))
+    if pooled:
         tps = pd.DataFrame(pooled).groupby("arm")["tokens_per_s"].median()
         out["tokens/s"] = tps
-        ratios = ratio_table(pooled, by=("sweep",)).set_index("arm")
+        ratios = ratio_table(pooled, by=("sweep",), margin=MARGIN).set_index("arm")
         out["ratio vs direct"] = ratios["ratio"]
         out["ci_lo"] = ratios["ci_lo"]
         out["ci_hi"] = ratios["ci_hi"]
@@ -238,3 +286,153 @@ def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFr
         out.loc["direct", ["ratio vs direct", "ci_lo", "ci_hi"]] = 1.0
         out.loc["direct", "verdict"] = "(baseline)"
     return out
+
+
+def aa_calibration(profile: str) -> dict | None:
+    """The A/A control of the pooled arm comparison, or None when ``inference.csv`` has none.
+
+    Keys: ``ratio``, ``ci_lo``/``ci_hi`` (90 %), ``ci95_lo``/``ci95_hi``,
+    ``verdict`` (TOST at +/-1 %), ``n`` (repetitions), ``sd_log``,
+    ``min_pass_s`` (the shortest pooled pass of any arm and repetition) and
+    ``margin``.
+    """
+    from .efficiency import AA_ARM, MARGIN, ratio_table
+
+    pooled = inference_rows(load_table("inference.csv", profile))
+    if not pooled or AA_ARM not in {str(r["arm"]) for r in pooled}:
+        return None
+    table = ratio_table(pooled, by=("sweep",), margin=MARGIN).set_index("arm")
+    row = table.loc[AA_ARM]
+    out = {k: (float(row[k]) if k != "verdict" else str(row[k]))
+           for k in ("ratio", "ci_lo", "ci_hi", "ci95_lo", "ci95_hi", "verdict", "sd_log")}
+    out["n"] = int(row["n"])
+    out["min_pass_s"] = float(min(float(r["seconds"]) for r in pooled))
+    out["margin"] = MARGIN
+    return out
+
+
+def inference_headline(summary: pd.DataFrame, aa: dict | None) -> str:
+    """One sentence: the inference verdict of the STILTs arms, with the A/A calibration beside it."""
+    stilts = summary.drop(index="direct")
+    if "verdict" not in stilts.columns or stilts["verdict"].isna().all():
+        return "no inference measurement: run the inference chapter (07_inference) first"
+    margin = f"±{100 * (aa['margin'] if aa else 0.01):g}%"
+    counts = stilts["verdict"].value_counts()
+    n = len(stilts)
+    parts = [f"{counts.get(v, 0)} of {n} STILTs arms {v}" for v in ("equivalent", "different", "inconclusive")
+             if counts.get(v, 0)]
+    text = f"tokens/s against direct at a {margin} margin: " + ", ".join(parts)
+    if aa is None:
+        return text + " (no A/A control in this run: the harness's own error bar is unknown)"
+    cal = (f"the A/A control (direct against a second copy of itself) reads {aa['ratio']:.4f} "
+           f"[{aa['ci_lo']:.4f}, {aa['ci_hi']:.4f}], {aa['verdict']}")
+    if aa["verdict"] != "equivalent":
+        cal += f": the harness cannot resolve {margin} here, so no arm verdict at that margin is trustworthy"
+    return f"{text}; {cal}"
+
+
+def break_even_table(summary: pd.DataFrame, size_speed: pd.Series, model: str,
+                     measured_accuracy: set[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Break-even volumes only where the measurements support one, and why not elsewhere.
+
+    A break-even compares a STILTs arm (extra training once, then the direct
+    arm's speed) with a larger model (no extra training, slower at every
+    token). It means something only when both buy accuracy that was measured:
+    the STILTs arm's gain over direct must be significant
+    (``summary["gain significant"]``), and the larger model's accuracy on
+    this benchmark must have been measured (``measured_accuracy``: the
+    presets that were). Returns ``(table, reasons)``: the supported
+    comparisons with their break-even tokens (:func:`break_even_tokens`),
+    and one sentence for each comparison left out.
+    """
+    measured_accuracy = set(measured_accuracy or ())
+    reasons: list[str] = []
+    stilts = summary.drop(index="direct")
+    sig = stilts[stilts.get("gain significant", pd.Series(False, index=stilts.index)).fillna(False).astype(bool)]
+    if sig.empty:
+        reasons.append("no STILTs arm's accuracy gain over direct is significant (95% interval over tasks "
+                       "includes 0), so there is no accuracy that extra training buys to set against a larger model")
+    bigger = [p for p in size_speed.index if p != model]
+    unmeasured = [p for p in bigger if p not in measured_accuracy]
+    if unmeasured:
+        reasons.append(f"the accuracy of {', '.join(unmeasured)} was never measured on this benchmark (timed with "
+                       "random weights, for speed only), so it is not known what a larger model would buy")
+    rows = []
+    for arm in sig.index:
+        extra_s = float(summary.loc[arm, "training wall_s"] - summary.loc["direct", "training wall_s"])
+        for alt in bigger:
+            if alt not in measured_accuracy:
+                continue
+            rows.append({"STILTs arm": arm, "gain vs direct": float(summary.loc[arm, "gain vs direct"]),
+                         "extra training s": extra_s, "alternative": alt,
+                         "alternative tokens/s": float(size_speed[alt]), f"{model} tokens/s": float(size_speed[model]),
+                         "break-even tokens": break_even_tokens(extra_s, float(size_speed[model]),
+                                                                float(size_speed[alt]))})
+    return pd.DataFrame(rows), reasons
+
+
+def supported_pareto(summary: pd.DataFrame) -> pd.DataFrame:
+    """The arms' Pareto front on what was measured: accuracy, training compute and inference speed.
+
+    Differences the measurements do not resolve are ties: an accuracy gain
+    whose 95 % interval includes 0 counts as equal accuracy, and a speed
+    ratio that is not ``different`` at +/-1 % counts as equal speed. Arm X
+    dominates arm Y when X is at least as accurate, at least as fast, needs
+    no more training FLOPs, and is strictly better on one of them. Returns
+    the arms with their accuracy class, speed class, training TFLOPs and
+    ``on front``.
+    """
+    rows = []
+    for arm in summary.index:
+        significant = summary.loc[arm].get("gain significant", False)
+        acc = 0
+        if arm != "direct" and pd.notna(significant) and bool(significant):
+            acc = 1 if summary.loc[arm, "gain vs direct"] > 0 else -1
+        verdict = summary.loc[arm].get("verdict", "inconclusive")
+        speed = (1 if summary.loc[arm, "ratio vs direct"] > 1 else -1) if verdict == "different" else 0
+        rows.append({"arm": arm, "accuracy vs direct": acc, "speed vs direct": speed,
+                     "training TFLOPs": float(summary.loc[arm, "training TFLOPs"])})
+    frame = pd.DataFrame(rows).set_index("arm")
+
+    def dominates(x, y) -> bool:
+        ge = (x["accuracy vs direct"] >= y["accuracy vs direct"] and x["speed vs direct"] >= y["speed vs direct"]
+              and x["training TFLOPs"] <= y["training TFLOPs"])
+        gt = (x["accuracy vs direct"] > y["accuracy vs direct"] or x["speed vs direct"] > y["speed vs direct"]
+              or x["training TFLOPs"] < y["training TFLOPs"])
+        return ge and gt
+
+    frame["on front"] = [not any(dominates(frame.loc[o], frame.loc[a]) for o in frame.index if o != a)
+                         for a in frame.index]
+    label = {1: "better", 0: "same (not resolved)", -1: "worse"}
+    frame["accuracy vs direct"] = frame["accuracy vs direct"].map(label)
+    frame["speed vs direct"] = frame["speed vs direct"].map(label)
+    frame.loc["direct", ["accuracy vs direct", "speed vs direct"]] = "(baseline)"
+    return frame
+
+
+def gpu_beside_cpu(summary: pd.DataFrame, gpu: pd.DataFrame, model: str, cpu_device: str = "") -> pd.DataFrame:
+    """Tokens/s of the study's model on this CPU beside the committed GPU measurements.
+
+    CPU: the direct arm's median pooled tokens/s (real test inputs of every
+    task). GPU (``inference_gpu.csv``): for each GPU and model, the median
+    tokens/s on real sentences (``sweep="gpu_real"``) and on full 128 x 128
+    synthetic batches (``gpu_grid``), with the fraction of peak the file
+    records and the dtype. Empty GPU table: the CPU row only.
+    """
+    rows = []
+    if "tokens/s" in summary.columns:
+        rows.append({"device": cpu_device or "this CPU", "model": f"{model} (direct arm)", "dtype": "fp32",
+                     "workload": "every task's real test inputs, bucketed", "tokens/s": float(summary.loc["direct", "tokens/s"]),
+                     "fraction of peak": math.nan})
+    if not gpu.empty:
+        for (sweep, batch, length), want in {("gpu_real", None, None): "real sentences (Tatoeba), bucketed",
+                                             ("gpu_grid", 128, 128): "synthetic 128 x 128, every position real"}.items():
+            sub = gpu[gpu["sweep"] == sweep]
+            if batch is not None:
+                sub = sub[(sub["batch"] == batch) & (sub["length"] == length)]
+            for (dev, arm, dtype), grp in sub.groupby(["device_name", "arm", "dtype"], sort=False):
+                frac = grp["fraction_of_peak"].median() if "fraction_of_peak" in grp else math.nan
+                label = want if batch is not None else f"{want}, batch {int(grp['batch'].iloc[0])}"
+                rows.append({"device": dev, "model": arm, "dtype": dtype, "workload": label,
+                             "tokens/s": float(grp["tokens_per_s"].median()), "fraction of peak": float(frac)})
+    return pd.DataFrame(rows, columns=["device", "model", "dtype", "workload", "tokens/s", "fraction of peak"])

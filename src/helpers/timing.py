@@ -16,9 +16,11 @@ so in its columns:
 Timing principles (see DESIGN.md): count real (non-pad) tokens from the
 attention mask; warm up; synchronise accelerators (CUDA events plus
 ``synchronize`` on GPU, ``time.perf_counter`` on CPU); interleave arms in one
-process on identical inputs, alternating their order from one repetition to
-the next; give ratios with confidence intervals (:func:`ratio_summary`), not
-single absolute times. Input tensors are moved to the device before the clock
+process on identical inputs, each arm in each position equally often
+(``order="balanced"``: Williams Latin squares, see :func:`schedule`); give
+ratios with confidence intervals (:func:`ratio_summary`: the geometric mean
+of per-repetition ratios with a t interval and a TOST verdict), not single
+absolute times. Input tensors are moved to the device before the clock
 starts, so the rows measure the model, not the host-to-device copy.
 """
 
@@ -38,7 +40,7 @@ from .errors import StudyError, check_choice, check_positive
 
 DTYPES = ("fp32", "bf16", "fp16", "int8")
 DEVICES = ("cpu", "cuda")
-ORDERS = ("alternate", "random", "fixed")
+ORDERS = ("alternate", "balanced", "random", "fixed")
 
 # Datasheet dense peaks in FLOP/s (REPORTED.md: "NVIDIA H100 SXM: 989 TFLOP/s dense bf16").
 # Matched against torch.cuda.get_device_name(): the SXM part reports "NVIDIA H100 80GB HBM3".
@@ -47,7 +49,13 @@ DATASHEET_PEAKS: dict[tuple[str, str], float] = {
     ("H100 SXM", "bf16"): 989e12,
     ("H100 80GB HBM3", "fp16"): 989e12,
     ("H100 SXM", "fp16"): 989e12,
+    # REPORTED.md: the H200 (SXM) has the H100 SXM's GH100 compute, 989 TFLOP/s dense bf16. CUDA names it
+    # "NVIDIA H200"; the H200 NVL, a lower-power card, is a different part (see DATASHEET_EXCLUDED).
+    ("H200", "bf16"): 989e12,
+    ("H200", "fp16"): 989e12,
 }
+# Parts whose names contain a key above but whose datasheet peak differs (not on file here).
+DATASHEET_EXCLUDED = ("NVL", "PCIe")
 
 INFERENCE_COLUMNS = (
     "sweep", "profile", "arm", "task", "language", "device", "device_name", "dtype",
@@ -228,16 +236,54 @@ def _timed_pass(model, batches, device: str) -> float:
         return time.perf_counter() - t0
 
 
+def williams_square(n: int) -> list[list[int]]:
+    """A Williams design for ``n`` entries: rows are orders in which every entry holds every position.
+
+    Row ``i`` is the first row ``0, 1, n-1, 2, n-2, ...`` shifted by ``i``
+    (mod ``n``). For even ``n`` the ``n`` rows are a Latin square in which
+    every ordered pair of entries is adjacent exactly once (balanced for the
+    entry that ran just before); for odd ``n`` the mirrored rows are added
+    (``2n`` rows, each position and each ordered pair twice).
+    """
+    check_positive("entries", n, integer=True)
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        if len(first) % 2:
+            first.append(lo)
+            lo += 1
+        else:
+            first.append(hi)
+            hi -= 1
+    rows = [[(x + i) % n for x in first] for i in range(n)]
+    if n % 2:
+        rows += [row[::-1] for row in rows]
+    return rows
+
+
 def schedule(n_entries: int, repeats: int, order: str = "alternate", seed: int = 0) -> list[list[int]]:
     """The order in which entries run in each repetition.
 
-    ``alternate``: A B, B A, A B, ... (each arm goes first equally often);
-    ``random``: a seeded permutation per repetition; ``fixed``: A B every time.
+    ``alternate``: A B, B A, A B, ... (first and last swap; with more than two
+    entries the middle ones never hold the ends); ``balanced``: consecutive
+    blocks of a Williams design (:func:`williams_square`: ``n`` rows for even
+    ``n``, ``2n`` for odd), each block with its entries relabelled and its rows
+    shuffled by a seeded permutation, so every entry holds every position
+    equally often in each complete block (and follows every other entry
+    equally often); a last, incomplete block is balanced only as far as it
+    goes. ``random``: a seeded permutation per repetition; ``fixed``: A B
+    every time.
     """
     check_choice("order", order, ORDERS)
     rng = random.Random(seed)
     base = list(range(n_entries))
-    out = []
+    out: list[list[int]] = []
+    if order == "balanced":
+        while len(out) < repeats:
+            labels = rng.sample(base, n_entries)
+            block = [[labels[x] for x in row] for row in williams_square(n_entries)]
+            rng.shuffle(block)
+            out += block
+        return out[:repeats]
     for r in range(repeats):
         if order == "alternate":
             out.append(base if r % 2 == 0 else base[::-1])
@@ -256,12 +302,17 @@ def time_entries(
     device: str = "cpu",
     order: str = "alternate",
     seed: int = 0,
+    prime: int = 0,
 ) -> list[dict]:
     """Time ``(labels, model, batches)`` entries interleaved; one row per entry and repetition.
 
     Every entry is warmed up with ``warmup`` full passes first; then each of
     ``repeats`` repetitions runs every entry once, in the order of
-    :func:`schedule`. Each row holds the entry's labels plus ``repetition``,
+    :func:`schedule`. With ``prime > 0`` the first ``prime`` batches of an
+    entry run once, untimed, just before each of its timed passes: the pass
+    then starts on a model whose weights and kernels were just used, as in a
+    deployment that serves one model, instead of on the one the previous
+    entry left in the caches. Each row holds the entry's labels plus ``repetition``,
     ``position`` (its place within the repetition), ``tokens`` (real tokens,
     from the attention masks), ``padded_tokens``, ``sequences``, ``batches``,
     ``seconds``, ``tokens_per_s``, ``sequences_per_s``, ``dtype`` (of the
@@ -274,6 +325,8 @@ def time_entries(
     device = resolve_device(device)
     if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
         raise StudyError(f"warmup must be a non-negative integer, got {warmup!r}")
+    if not isinstance(prime, int) or isinstance(prime, bool) or prime < 0:
+        raise StudyError(f"prime must be a non-negative integer (untimed batches before each pass), got {prime!r}")
     check_positive("repeats", repeats, integer=True)
     if not entries:
         raise StudyError("nothing to time: give at least one model")
@@ -291,17 +344,22 @@ def time_entries(
             "batch": max(int(b["input_ids"].shape[0]) for b in batches),
             "length": max(int(b["input_ids"].shape[-1]) for b in batches),
         }))
+    # everything the rows need is computed before the first timed pass: nothing runs between passes
+    dev_name = device_name()
+    threads = torch.get_num_threads()
+    dtypes = [dtype_label(model) for _, model, _, _ in prepared]
+    plan = schedule(len(prepared), repeats, order, seed)
     for _, model, batches, _ in prepared:
         for _ in range(warmup):
             _timed_pass(model, batches, device)
-    dev_name = device_name()
-    threads = torch.get_num_threads()
     rows = []
-    for rep, seq in enumerate(schedule(len(prepared), repeats, order, seed)):
+    for rep, seq in enumerate(plan):
         for pos, idx in enumerate(seq):
             labels, model, batches, counts = prepared[idx]
+            if prime:
+                _timed_pass(model, batches[:prime], device)
             seconds = _timed_pass(model, batches, device)
-            row = {"batch": counts["batch"], "length": counts["length"], "dtype": dtype_label(model)}
+            row = {"batch": counts["batch"], "length": counts["length"], "dtype": dtypes[idx]}
             row.update(labels)
             row.update({
                 "device": device, "device_name": dev_name, "threads": threads,
@@ -327,6 +385,7 @@ def time_arms(
     order: str = "alternate",
     seed: int = 0,
     labels: Mapping[str, object] | None = None,
+    prime: int = 0,
 ) -> list[dict]:
     """Time several arms on identical ``batches``, interleaved, in this process.
 
@@ -334,9 +393,11 @@ def time_arms(
     :func:`prepare_model` (eval, SDPA, ``dtype`` when given, ``device``);
     ``dtype=None`` keeps the models as they are. After ``warmup`` passes per
     arm, ``repeats`` repetitions run every arm once, alternating their order
-    (A B, B A, ...; ``order="random"`` for seeded permutations). Returns one
-    row per arm and repetition (see :func:`time_entries`); ``labels`` are
-    added to every row (e.g. ``sweep``, ``task``).
+    (A B, B A, ...; ``order="balanced"`` for Williams Latin squares,
+    ``"random"`` for seeded permutations; ``prime`` as in
+    :func:`time_entries`). Returns one row per arm and repetition (see
+    :func:`time_entries`); ``labels`` are added to every row (e.g. ``sweep``,
+    ``task``).
     """
     if not isinstance(models, Mapping) or not models:
         raise StudyError("models must be a non-empty dict of arm name -> model")
@@ -346,7 +407,7 @@ def time_arms(
     for arm, model in models.items():
         model = prepare_model(model, device, dtype)
         entries.append(({**(labels or {}), "arm": arm}, model, batches))
-    return time_entries(entries, warmup=warmup, repeats=repeats, device=device, order=order, seed=seed)
+    return time_entries(entries, warmup=warmup, repeats=repeats, device=device, order=order, seed=seed, prime=prime)
 
 
 # --------------------------------------------------------------------------- latency, memory, FLOPs
@@ -354,14 +415,26 @@ def latency_percentiles(
     model, tokenizer, texts: Sequence[str], *, max_length: int = 128, warmup: int = 3, device: str = "cpu",
 ) -> dict:
     """Per-sentence latency at batch 1 (no padding): p50/p90/p99 and mean in milliseconds."""
-    import numpy as np
-
-    device = resolve_device(device)
     texts = list(texts)
     if not texts:
         raise StudyError("texts must be a non-empty list of strings")
-    singles = [_to_device([tokenizer([t], truncation=True, max_length=max_length, return_tensors="pt")], device)
-               for t in texts]
+    singles = [tokenizer([t], truncation=True, max_length=max_length, return_tensors="pt") for t in texts]
+    return batch_latency(model, singles, warmup=warmup, device=device)
+
+
+def batch_latency(model, batches, *, warmup: int = 3, device: str = "cpu") -> dict:
+    """Latency of each of ``batches`` (one request each, e.g. batch-1 encodings): p50/p90/p99 and mean in ms.
+
+    The first ``warmup`` batches run once untimed before the timed round.
+    Percentiles are numpy's linear interpolation over the per-batch times.
+    """
+    import numpy as np
+
+    device = resolve_device(device)
+    batches = list(batches)
+    if not batches:
+        raise StudyError("no batches to time: give at least one request")
+    singles = [_to_device([b], device) for b in batches]
     for batch in singles[: max(warmup, 0)]:
         _timed_pass(model, batch, device)
     ms = np.array([_timed_pass(model, batch, device) * 1000.0 for batch in singles])
@@ -454,6 +527,77 @@ def flops_per_token(model, batch) -> float:
     return counter.get_total_flops() / tokens
 
 
+def count_subnormal(model) -> dict:
+    """Subnormal values among ``model``'s floating-point parameters and buffers.
+
+    A value is subnormal when ``0 < |x| < torch.finfo(dtype).tiny`` (below
+    about 1.2e-38 in fp32): x86 CPUs compute with such numbers through a slow
+    microcode path unless flush-to-zero is on, so a model whose weights hold
+    many of them can run measurably slower than one of the same shape.
+    Returns ``{"values", "subnormal", "zero", "subnormal_fraction"}``; shared
+    (tied) tensors count once; int8-packed weights of a quantised model are
+    not floating point and are not counted.
+    """
+    import itertools
+
+    import torch
+
+    total = sub = zero = 0
+    seen: set[int] = set()
+    for t in itertools.chain(model.parameters(), model.buffers()):
+        if not t.is_floating_point() or id(t) in seen:
+            continue
+        seen.add(id(t))
+        a = t.detach().abs()
+        sub += int(((a > 0) & (a < torch.finfo(t.dtype).tiny)).sum())
+        zero += int((a == 0).sum())
+        total += t.numel()
+    return {"values": total, "subnormal": sub, "zero": zero, "subnormal_fraction": sub / total if total else 0.0}
+
+
+def _flush_denormal_view(model, on: bool):
+    """``model`` behind a module whose every call first sets ``torch.set_flush_denormal(on)``."""
+    import torch
+
+    class FlushDenormal(torch.nn.Module):
+        def __init__(self, inner, flag: bool):
+            super().__init__()
+            self.inner = inner
+            self.flag = flag
+
+        def forward(self, **inputs):
+            torch.set_flush_denormal(self.flag)
+            return self.inner(**inputs)
+
+    return FlushDenormal(model, on)
+
+
+def sweep_flush_denormal(model, batches, *, warmup: int = 1, repeats: int = 4,
+                         order: str = "balanced", seed: int = 0, labels: Mapping[str, object] | None = None) -> list[dict]:
+    """The same model and batches with flush-to-zero of subnormals off and on, interleaved (CPU).
+
+    ``torch.set_flush_denormal(True)`` makes the CPU treat subnormal inputs
+    and results as zero (the FTZ/DAZ flags), so it removes any slowdown that
+    subnormal weights or activations cause. Arms are named
+    ``flush_denormal=off`` and ``flush_denormal=on``; the flag is set at the
+    start of each forward call of the entry (a few nanoseconds, inside the
+    timed pass) and switched off again at the end. Returns rows as
+    :func:`time_entries` does, with ``sweep="flush_denormal"``.
+    """
+    import torch
+
+    if not torch.set_flush_denormal(False):
+        raise StudyError("this CPU does not support flushing subnormals (torch.set_flush_denormal needs SSE3); "
+                         "valid devices for this check: an x86 CPU with SSE3")
+    batches = list(batches)
+    entries = [({**(labels or {}), "sweep": "flush_denormal", "arm": f"flush_denormal={'on' if on else 'off'}"},
+                _flush_denormal_view(model, on), batches) for on in (False, True)]
+    try:
+        return time_entries(entries, warmup=warmup, repeats=repeats, device="cpu", order=order, seed=seed)
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def measure_matmul_peak(dtype: str = "fp32", device: str = "cpu", n: int = 1024, min_seconds: float = 0.3) -> float:
     """The machine's attainable matmul rate in FLOP/s, measured now in this process.
 
@@ -491,6 +635,8 @@ def measure_matmul_peak(dtype: str = "fp32", device: str = "cpu", n: int = 1024,
 
 def datasheet_peak(name: str, dtype: str) -> float | None:
     """The datasheet dense peak FLOP/s of a named GPU and dtype, or None when not on file."""
+    if any(word.lower() in str(name).lower() for word in DATASHEET_EXCLUDED):
+        return None
     for (part, dt), value in DATASHEET_PEAKS.items():
         if part.lower() in str(name).lower() and dt == dtype:
             return value
@@ -510,21 +656,26 @@ def ratio_summary(
     baseline_arm: str = "direct",
     *,
     by: Sequence[str] = ("sweep", "task", "language", "device", "batch", "length"),
-    margin: float = 0.02,
+    margin: float = 0.01,
     alpha: float = 0.05,
-    n_boot: int = 10000,
-    seed: int = 0,
 ) -> list[dict]:
     """Per arm (within each group of ``by`` columns): throughput ratio vs the baseline arm.
 
     Repetitions are paired by their ``repetition`` index (they ran
-    interleaved). The ratio is ``arm tokens/s / baseline tokens/s``, computed
-    from seconds per real token, with a paired percentile bootstrap interval
-    (:func:`helpers.stats.bootstrap_ratio_ci`) and a TOST verdict at
-    ``+/- margin`` (:func:`helpers.stats.tost_equivalence`). The baseline's
-    own row has ratio 1.
+    interleaved). Repetition ``i`` gives the ratio ``r_i`` = baseline seconds
+    per real token / arm seconds per real token (> 1: the arm is faster);
+    ``ratio`` is the geometric mean of the ``r_i`` with a Student t interval
+    on ``log r_i`` (``ci_lo``/``ci_hi`` at ``1 - 2*alpha``, 90 % by default;
+    ``ci95_lo``/``ci95_hi`` at 95 %) and the TOST verdict at ``+/- margin``
+    (``equivalent``, ``different`` or ``inconclusive``; see
+    :func:`helpers.stats.paired_ratio_summary`). ``tokens_per_s`` is the
+    arm's median. The baseline's own row has ratio 1. A group with fewer than
+    two paired repetitions gets its point ratio and an ``inconclusive``
+    verdict.
     """
-    from .stats import bootstrap_ratio_ci, paired_ratios, tost_equivalence
+    import statistics
+
+    from .stats import paired_ratio_summary
 
     groups: dict[tuple, dict[str, dict[int, float]]] = {}
     tps: dict[tuple, dict[str, list[float]]] = {}
@@ -548,15 +699,16 @@ def ratio_summary(
             b = [base[i] for i in common]
             entry = dict(zip(by, gkey))
             entry.update({"arm": arm, "baseline": baseline_arm, "n": len(common),
-                          "tokens_per_s": sum(tps[gkey][arm]) / len(tps[gkey][arm])})
+                          "tokens_per_s": statistics.median(tps[gkey][arm])})
             if len(common) >= 2:
-                ratio, lo, hi = bootstrap_ratio_ci(a, b, n_boot=n_boot, alpha=alpha, seed=seed)
-                tost = tost_equivalence(paired_ratios(a, b), margin=margin, alpha=alpha)
-                entry.update({"ratio": ratio, "ci_lo": lo, "ci_hi": hi, "verdict": tost["verdict"],
-                              "p_lower": tost["p_lower"], "p_upper": tost["p_upper"]})
+                summary = paired_ratio_summary(a, b, margin=margin, alpha=alpha)
+                entry.update({k: summary[k] for k in ("ratio", "ci_lo", "ci_hi", "ci95_lo", "ci95_hi", "verdict",
+                                                      "p_lower", "p_upper", "sd_log")})
             else:
                 entry.update({"ratio": sum(b) / sum(a) if a else math.nan, "ci_lo": math.nan, "ci_hi": math.nan,
-                              "verdict": "inconclusive", "p_lower": math.nan, "p_upper": math.nan})
+                              "ci95_lo": math.nan, "ci95_hi": math.nan, "verdict": "inconclusive",
+                              "p_lower": math.nan, "p_upper": math.nan, "sd_log": math.nan})
+            entry["margin"] = margin
             out.append(entry)
     return out
 
@@ -596,18 +748,50 @@ def sweep_batch_size(model, tokenizer, texts, *, batch_sizes=(1, 8, 32), max_len
     return time_entries(entries, warmup=warmup, repeats=repeats, device=device)
 
 
-def sweep_length(model, tokenizer, texts, *, lengths=(32, 64, 128), batch_size: int = 32, arm: str = "direct",
-                 device: str = "cpu", dtype: str | None = None, warmup: int = 1, repeats: int = 3) -> list[dict]:
-    """Tokens/s at each maximum length (sentences truncated there), interleaved.
+def filled_texts(tokenizer, texts: Sequence[str], length: int, n: int) -> list[str]:
+    """``n`` texts of real sentences joined until each fills ``length`` tokens (special tokens included).
 
-    With short sentences most lengths leave them whole; ``padding`` in the
-    naive form is what makes length matter, so this pads to ``max_length``
-    (``padding="max_length"``) to expose the cost of the sequence length itself.
+    Sentences are taken in order (cycling through ``texts``) and joined with
+    spaces; a text is closed once its encoding reaches ``length`` tokens, so
+    truncation at ``length`` cuts only its last sentence. Every text then
+    encodes to exactly ``length`` tokens: real words, no padding.
+    """
+    check_positive("length", length, integer=True)
+    check_positive("n", n, integer=True)
+    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        raise StudyError("texts must hold at least one non-empty sentence to fill lengths with")
+    out, i = [], 0
+    for _ in range(n):
+        parts: list[str] = []
+        while True:
+            parts.append(texts[i % len(texts)])
+            i += 1
+            if len(tokenizer(" ".join(parts), truncation=False)["input_ids"]) >= length:
+                break
+            if len(parts) > 10 * length:  # sentences that add no tokens: cannot fill
+                raise StudyError(f"the sentences do not fill {length} tokens")
+        out.append(" ".join(parts))
+    return out
+
+
+def sweep_length(model, tokenizer, texts, *, lengths=(32, 64, 128), batch_size: int = 32, arm: str = "direct",
+                 device: str = "cpu", dtype: str | None = None, warmup: int = 1, repeats: int = 3,
+                 sequences: int | None = None) -> list[dict]:
+    """Tokens/s at each sequence length, every position a real token, interleaved.
+
+    For each length, ``sequences`` texts (default ``batch_size``) of real
+    sentences concatenated to fill it (:func:`filled_texts`), truncated at
+    the length: every sequence is exactly that long, with no padding, so the
+    sweep measures the cost of the length itself. (The cost of padding short
+    sentences to a length is the padding sweep's, :func:`sweep_padding`.)
+    Rows are labelled ``sweep="length"``, ``padding="filled"``.
     """
     device = resolve_device(device)
     model = _prep(model, device, dtype)
-    entries = [({"sweep": "length", "arm": arm, "batch": batch_size, "length": n, "padding": "max_length"},
-                model, make_batches(tokenizer, texts, batch_size, n, bucketed=False)) for n in lengths]
+    n = sequences or batch_size
+    entries = [({"sweep": "length", "arm": arm, "batch": batch_size, "length": L, "padding": "filled"},
+                model, make_batches(tokenizer, filled_texts(tokenizer, texts, L, n), batch_size, L)) for L in lengths]
     return time_entries(entries, warmup=warmup, repeats=repeats, device=device)
 
 
