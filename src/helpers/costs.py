@@ -20,9 +20,12 @@ from .errors import StudyError, check_choice
 
 COLUMNS = (
     "profile", "arm", "phase", "task", "seed", "examples", "tokens", "steps",
-    "wall_s", "flops", "peak_mem_mb", "device",
+    "wall_s", "flops", "peak_mem_mb", "device", "model", "source", "recipe",
 )
-KEY = ("profile", "arm", "phase", "task", "seed")
+# model (the preset the lineage starts from), source (the data) and recipe (a digest of the resolved
+# recipe, so --set overrides get rows of their own) change the numbers, so they are part of the key
+KEY = ("profile", "arm", "phase", "task", "seed", "model", "source", "recipe")
+LEGACY_KEY = ("profile", "arm", "phase", "task", "seed")  # rows written before those columns existed
 PHASES = ("intermediate", "target")
 
 
@@ -145,6 +148,9 @@ def training_cost_row(
     flops: int,
     peak_mem_mb: float | None = None,
     device: str | None = None,
+    model: str = "",
+    source: str = "",
+    recipe: str = "",
 ) -> dict:
     """One row of ``training_cost.csv`` (columns :data:`COLUMNS`)."""
     check_choice("phase", phase, PHASES)
@@ -166,6 +172,9 @@ def training_cost_row(
         "flops": flops,
         "peak_mem_mb": round(float(peak_mem_mb if peak_mem_mb is not None else peak_memory_mb()), 1),
         "device": device or runs.device_name(),
+        "model": model,
+        "source": source,
+        "recipe": recipe,
     }
 
 
@@ -174,7 +183,8 @@ def record_training_cost(row: Mapping) -> None:
     missing = [c for c in COLUMNS if c not in row]
     if missing:
         raise StudyError(f"training-cost row lacks columns {', '.join(missing)}; columns: {', '.join(COLUMNS)}")
-    runs.upsert_rows(runs.results_root() / "training_cost.csv", [dict(row)], key=KEY, columns=COLUMNS)
+    runs.upsert_rows(runs.results_root() / "training_cost.csv", [dict(row)], key=KEY, columns=COLUMNS,
+                     legacy_key=LEGACY_KEY)
 
 
 def read_training_cost() -> list[dict[str, str]]:

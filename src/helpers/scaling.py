@@ -7,16 +7,34 @@ cards and the datasets' papers); they are inputs, not results, and are never
 printed as "reported". Tokens per example are measured with the real XLM-R
 tokenizer on real sample files from ``../shared/realdata`` (a stated proxy
 where the task's own file is not among them), falling back to the generated
-benchmark when that folder is absent.
+benchmark when that folder is absent:
+
+- ANLI+ is ANLI R1-R3, MNLI and SNLI together (:data:`ANLI_PLUS`); its
+  tokens per example are the size-weighted mean of its parts, each measured on
+  its own file or proxy (ANLI's long premises are 15% of the examples).
+- HellaSwag is measured in its own format (a short context paired with each of
+  four one-sentence endings, no question, no passage): its own file when
+  ``../shared/realdata/hellaswag/`` holds one, otherwise examples of that shape
+  built from consecutive real English sentences (:func:`hellaswag_format_examples`).
+
+Padding: the study's collator pads each batch to its longest sequence
+(dynamic padding); :func:`tokens_per_example` also simulates that for the
+recipe's per-device batch size, and gives the positions of padding every
+sequence to the recipe's maximum length, as XTREME-R's own scripts do
+(``third_party/processors/utils.py``, ``convert_examples_to_features``). FLOPs
+count real tokens; hours count every position the hardware computes.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
 
-from .errors import StudyError, check_positive
+from .errors import StudyError, check_choice, check_positive
 
 #: English training-set sizes (examples) of the full study; public dataset sizes.
 TRAIN_SIZES: dict[str, int] = {
@@ -40,11 +58,15 @@ TRAIN_SIZES: dict[str, int] = {
     "tydiqa": 3_696,
 }
 
+#: the parts of ANLI+ (examples): ANLI R1-R3 training rounds, MNLI, SNLI
+ANLI_PLUS: dict[str, int] = {"anli": 162_865, "mnli": 392_702, "snli": 550_152}
+
 #: real sample file used to measure tokens per example, and whether it is the task's own data
 _TOKEN_SOURCES: dict[str, tuple[str, str, bool]] = {
     # task: (realdata task loader name, language, own data?)
-    "anli": ("anli", "en", True),
+    "anli": ("anli", "en", True),  # ANLI R1-R3 only; ANLI+ is the mixture (ANLI_PLUS)
     "mnli": ("xnli", "en", False),  # XNLI en dev: MNLI-style pairs
+    "snli": ("xnli", "en", False),  # no SNLI file: MNLI-style pairs (SNLI's caption premises are shorter)
     "xnli": ("xnli", "en", False),
     "qqp": ("pawsx", "en", False),  # sentence pairs
     "squad": ("xquad", "en", False),  # XQuAD en = SQuAD v1.1 dev paragraphs
@@ -53,13 +75,16 @@ _TOKEN_SOURCES: dict[str, tuple[str, str, bool]] = {
     "ccg": ("udpos", "en", False),  # English sentences as word sequences
     "udpos": ("udpos", "en", True),
     "cosmosqa": ("cosmosqa", "en", True),
-    "hellaswag": ("cosmosqa", "en", False),  # four-way multiple choice with a context
+    "hellaswag": ("hellaswag", "en", True),  # its own file when present, else its format (see the module doc)
     "commonsenseqa": ("commonsenseqa", "en", True),
     "siqa": ("siqa", "en", True),
     "copa": ("copa", "en", True),
     "panx": ("panx", "en", True),
     "tydiqa": ("tydiqa", "en", True),
 }
+_SPLITS = {"sst2": "test", "anli": "dev", "cosmosqa": "dev", "commonsenseqa": "dev", "siqa": "dev",
+           "copa": "train", "panx": "dev", "udpos": "test", "xnli": "dev", "pawsx": "dev",
+           "xquad": "test", "tydiqa": "train", "hellaswag": "dev"}
 
 
 def full_epochs(task: str, phase: str) -> float:
@@ -69,51 +94,143 @@ def full_epochs(task: str, phase: str) -> float:
     return float(get_recipe("full", task, phase).epochs)
 
 
-def tokens_per_example(task: str, tokenizer, *, sample: int = 200, max_length: int | None = None) -> dict:
-    """Mean real tokens per training example of ``task``, measured on real files.
+def _recipe(task: str):
+    """The full recipe that trains ``task`` (SQuAD as the QA target recipe's sibling; SNLI as MNLI)."""
+    from . import recipes
 
-    Multiple choice counts every choice's sequence; span QA counts the
-    doc-stride windows of the full recipe's length. Returns ``{task, tokens,
-    measured_on, proxy}``.
+    name = {"squad": "xquad", "snli": "mnli"}.get(task, task)
+    phase = "target" if name in recipes.TARGET else "intermediate"
+    return recipes.get_recipe("full", name, phase)
+
+
+def hellaswag_format_examples(sentences: Sequence[str], n: int, *, seed: int = 0) -> list[dict]:
+    """``n`` examples in HellaSwag's format from consecutive real sentences.
+
+    HellaSwag pairs a short context (``ctx``: one to three sentences, the
+    last often cut short) with each of four one-sentence endings, with no
+    question and no passage. Example ``i`` takes sentences ``i`` and ``i+1``
+    as its context; its endings are sentence ``i+2`` (the true continuation)
+    and three sentences drawn (seeded) from elsewhere in the text, the way
+    HellaSwag's wrong endings are plausible sentences of the same register.
     """
-    from . import preprocess, recipes, sources
+    check_positive("n", n, integer=True)
+    sentences = [s.strip() for s in sentences if s and s.strip()]
+    if len(sentences) < 6:
+        raise StudyError(f"hellaswag_format_examples needs at least 6 sentences, got {len(sentences)}")
+    rng = random.Random(seed)
+    out = []
+    for i in range(min(n, len(sentences) - 2)):
+        others = rng.sample([j for j in range(len(sentences)) if j not in (i, i + 1, i + 2)], 3)
+        endings = [sentences[i + 2]] + [sentences[j] for j in others]
+        out.append({"id": f"hellaswag-format-{i}", "context": f"{sentences[i]} {sentences[i + 1]}", "question": "",
+                    "choices": endings, "label": 0})
+    return out
+
+
+def _load(name: str, lang: str, sample: int):
+    """``(examples, format, measured_on, own)`` from ../shared/realdata, or the generated benchmark."""
+    from . import sources
     from .tasks import get_task
 
-    if task not in _TOKEN_SOURCES:
-        raise StudyError(f"no token-count source for {task}; valid tasks: {', '.join(sorted(_TOKEN_SOURCES))}")
-    name, lang, own = _TOKEN_SOURCES[task]
     root = sources.realdata_root()
     if root is not None:
         source = sources.get_source("xtreme-dir", root)
-        split = {"sst2": "test", "anli": "dev", "cosmosqa": "dev", "commonsenseqa": "dev", "siqa": "dev",
-                 "copa": "train", "panx": "dev", "udpos": "test", "xnli": "dev", "pawsx": "dev",
-                 "xquad": "test", "tydiqa": "train"}[name]
+        if name == "hellaswag" and not (root / "hellaswag").is_dir():
+            words = sources.load_examples("udpos", "test", "en", source, limit=4 * sample + 8)
+            examples = hellaswag_format_examples([" ".join(ex["tokens"]) for ex in words], sample)
+            return (examples, "multiple-choice",
+                    "HellaSwag format (2-sentence context x 4 one-sentence endings) from realdata udpos test-en "
+                    "sentences (no HellaSwag file)", False)
+        split = _SPLITS[name]
         lang_for = "sw" if name == "tydiqa" else lang  # the only TyDiQA file with answers is Swahili train
-        measured_on = f"realdata {name} {split}-{lang_for}"
-        own = own and name != "tydiqa"
-    else:
-        source = sources.get_source("embedded")
-        split, lang_for = "train", "en"
-        name = {"mnli": "xnli", "qqp": "xnli", "ccg": "udpos", "hellaswag": "xcopa", "cosmosqa": "xcopa",
-                "commonsenseqa": "xcopa", "siqa": "xcopa", "copa": "xcopa", "anli": "xnli", "sst2": "xnli"}.get(name, name)
-        measured_on = f"generated {name} train-en"
-        own = False
-    examples = sources.load_examples(name, split, lang_for, source, limit=sample)
-    fmt = get_task(name).format
-    recipe_task = "xquad" if task == "squad" else task
-    try:
-        recipe = recipes.get_recipe("full", recipe_task, "target" if recipe_task in recipes.TARGET else "intermediate")
-        length = max_length or recipe.max_length
-        stride = recipe.doc_stride
-    except StudyError:
-        length, stride = max_length or 256, 128
-    feats = preprocess.encode(fmt, examples, tokenizer, length, train=False, label_names=get_task(name).labels,
-                              doc_stride=stride)
+        examples = sources.load_examples(name, split, lang_for, source, limit=sample)
+        return examples, get_task(name).format, f"realdata {name} {split}-{lang_for}", name != "tydiqa"
+    source = sources.get_source("embedded")
+    gen = {"mnli": "xnli", "snli": "xnli", "qqp": "xnli", "ccg": "udpos", "hellaswag": "xcopa",
+           "cosmosqa": "xcopa", "commonsenseqa": "xcopa", "siqa": "xcopa", "copa": "xcopa", "anli": "xnli",
+           "sst2": "xnli", "pawsx": "xnli"}.get(name, name)
+    examples = sources.load_examples(gen, "train", "en", source, limit=sample)
+    return examples, get_task(gen).format, f"generated {gen} train-en", False
+
+
+def _dynamic_padding(units: Sequence[Sequence[int]], batch_size: int, seed: int = 0) -> int:
+    """Positions computed when shuffled ``units`` go in batches of ``batch_size``, each padded to its longest."""
+    order = list(range(len(units)))
+    random.Random(seed).shuffle(order)
     total = 0
+    for start in range(0, len(order), batch_size):
+        chunk = [units[i] for i in order[start:start + batch_size]]
+        longest = max(max(u) for u in chunk)
+        total += sum(len(u) for u in chunk) * longest
+    return total
+
+
+def _measure(name: str, lang: str, own: bool, tokenizer, sample: int, max_length: int | None, recipe_task: str,
+             seed: int) -> dict:
+    """Token statistics of one training source (see :func:`tokens_per_example`)."""
+    from . import preprocess
+    from .tasks import get_task
+
+    examples, fmt, measured_on, own_file = _load(name, lang, sample)
+    try:
+        recipe = _recipe(recipe_task)
+        length, stride, batch = max_length or recipe.max_length, recipe.doc_stride, recipe.batch_size
+    except StudyError:
+        length, stride, batch = max_length or 256, 128, 16
+    label_names = get_task(name).labels
+    feats = preprocess.encode(fmt, examples, tokenizer, length, train=False, label_names=label_names,
+                              doc_stride=stride)
+    units = []  # the sequences that travel together in a batch: an example's choices, else one sequence
     for f in feats:
         ids = f["input_ids"]
-        total += sum(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
-    return {"task": task, "tokens": total / len(examples), "measured_on": measured_on, "proxy": not own}
+        units.append([len(x) for x in ids] if ids and isinstance(ids[0], list) else [len(ids)])
+    n = len(examples)
+    real = sum(sum(u) for u in units)
+    sequences = sum(len(u) for u in units)
+    return {"tokens": real / n, "sequences": sequences / n, "max_length": length, "batch_size": batch,
+            "padded_dynamic": _dynamic_padding(units, batch, seed) / n, "padded_max": sequences * length / n,
+            "measured_on": measured_on, "proxy": not (own and own_file)}
+
+
+def tokens_per_example(task: str, tokenizer, *, sample: int = 200, max_length: int | None = None,
+                       seed: int = 0) -> dict:
+    """Real tokens per training example of ``task``, measured on real files, and the padding around them.
+
+    Multiple choice counts every choice's sequence; span QA counts the
+    doc-stride windows of the full recipe's length. Returns ``{task, tokens,
+    sequences, max_length, batch_size, padded_dynamic, padded_max,
+    measured_on, proxy}``: ``tokens`` real (non-pad) tokens per example,
+    ``sequences`` encoded sequences per example, ``padded_dynamic`` the
+    positions per example when shuffled examples go in batches of the
+    recipe's per-device ``batch_size`` padded to their longest (the study's
+    collator), ``padded_max`` the positions when every sequence is padded to
+    ``max_length`` (XTREME-R's scripts). ANLI+ is the size-weighted mean of
+    its parts (:data:`ANLI_PLUS`), its ``measured_on`` naming each.
+    """
+    if task not in _TOKEN_SOURCES or task == "snli":
+        valid = sorted(t for t in _TOKEN_SOURCES if t != "snli")
+        raise StudyError(f"no token-count source for {task}; valid tasks: {', '.join(valid)}")
+    if task == "anli":
+        parts = {}
+        for part, size in ANLI_PLUS.items():
+            name, lang, own = _TOKEN_SOURCES[part]
+            parts[part] = (size, _measure(name, lang, own, tokenizer, sample, max_length, "anli", seed))
+        total = sum(size for size, _ in parts.values())
+        out = {"task": task}
+        for key in ("tokens", "sequences", "padded_dynamic", "padded_max"):
+            out[key] = sum(size * m[key] for size, m in parts.values()) / total
+        first = parts["anli"][1]
+        out.update({"max_length": first["max_length"], "batch_size": first["batch_size"],
+                    "measured_on": "ANLI+ = " + " + ".join(
+                        f"{part} {size:,} x {m['tokens']:.1f} ({m['measured_on']})" for part, (size, m) in parts.items()),
+                    "proxy": any(m["proxy"] for _, m in parts.values())})
+        return out
+    name, lang, own = _TOKEN_SOURCES[task]
+    return {"task": task, **_measure(name, lang, own, tokenizer, sample, max_length, task, seed)}
+
+
+# --------------------------------------------------------------------------- training-step throughput
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -126,20 +243,53 @@ class StepThroughput:
     tokens_per_s: float
     flops_per_token: float
     device: str
+    precision: str = "fp32"
+    optimizer_seconds: float = 0.0  # of seconds_per_step: the AdamW update and zeroing of gradients
 
 
-def measure_training_step(preset: str = "xlmr-large", *, batch: int = 2, length: int = 64, steps: int = 3,
-                          device: str = "cpu", seed: int = 0) -> StepThroughput:
-    """Tokens/s of full training steps (forward, backward, AdamW) of a preset's shape.
+def training_step_flops(preset: str, batch: int, length: int, *, num_labels: int = 3) -> int:
+    """FLOPs of one forward + backward pass of ``preset``'s classifier on ``batch x length`` tokens.
 
-    Random weights (only the shape matters for speed), a classification head,
-    random token ids with a full attention mask; the first step is a warm-up
-    and the median of the rest is kept. FLOPs per token are counted on one
-    step with :func:`helpers.costs.count_flops` (forward + backward).
+    Counted by :func:`helpers.costs.count_flops` on a copy of the model on
+    PyTorch's ``meta`` device (shapes only: no memory, no arithmetic, so an
+    XLM-R Large count takes a second), with eager attention so the counter
+    sees the attention matmuls on every device (it has no formula for the CPU
+    SDPA kernel).
     """
     import torch
 
     from .costs import count_flops
+    from .models import load_model, preset_config
+
+    preset_config(preset)  # outside the meta device: a local preset (tiny) may have files to build first
+    with torch.device("meta"):
+        model = load_model(preset, head="sequence-classification", num_labels=num_labels, pretrained=False,
+                           attn_implementation="eager")
+    model.train()
+    # no attention mask: a full one changes no FLOPs, and building it would read values a meta tensor lacks
+    inputs = {"input_ids": torch.zeros(batch, length, dtype=torch.long, device="meta"),
+              "labels": torch.zeros(batch, dtype=torch.long, device="meta")}
+    return count_flops(model, inputs)
+
+
+def measure_training_step(preset: str = "xlmr-large", *, batch: int = 2, length: int = 64, steps: int = 3,
+                          device: str = "cpu", seed: int = 0, precision: str = "fp32") -> StepThroughput:
+    """Tokens/s of full training steps (forward, backward, AdamW) of a preset's shape.
+
+    Random weights (only the shape matters for speed), a classification head,
+    random token ids with a full attention mask; the first step is a warm-up
+    and the median of the rest is kept, with the optimizer's share of it.
+    ``precision``: ``fp32``; ``tf32`` (CUDA: fp32 weights, TF32 tensor-core
+    matmuls); ``bf16`` (fp32 weights, forward and backward under bf16
+    autocast, as mixed-precision training runs). FLOPs per token are counted
+    once per shape (:func:`training_step_flops`). A small batch on a CPU
+    measures mostly the optimizer (AdamW touches every parameter whatever
+    the batch): measure the CPU at a batch such as 8 x 128.
+    """
+    import contextlib
+
+    import torch
+
     from .models import load_model
     from .runs import device_name
 
@@ -147,6 +297,10 @@ def measure_training_step(preset: str = "xlmr-large", *, batch: int = 2, length:
         check_positive(name, value, integer=True)
     if steps < 2:
         raise StudyError("steps must be at least 2 (the first is a warm-up)")
+    check_choice("precision", precision, PRECISIONS)
+    if precision == "tf32" and device != "cuda":
+        raise StudyError("precision tf32 needs a CUDA GPU; valid precisions on cpu: fp32, bf16")
+    flops = training_step_flops(preset, batch, length)
     torch.manual_seed(seed)
     model = load_model(preset, head="sequence-classification", num_labels=3, pretrained=False).to(device)
     model.train()
@@ -155,26 +309,43 @@ def measure_training_step(preset: str = "xlmr-large", *, batch: int = 2, length:
     ids = torch.randint(5, vocab, (batch, length), generator=gen).to(device)
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
               "labels": torch.zeros(batch, dtype=torch.long, device=device)}
-    flops = count_flops(model, inputs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)  # as the Trainer runs (adamw_torch_fused)
-    times = []
-    for _ in range(steps):
+
+    def sync():
         if device == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
-        loss = model(**inputs).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+
+    tf32_before = torch.backends.cuda.matmul.allow_tf32
+    times, opt_times = [], []
+    try:
+        if precision == "tf32":
+            torch.backends.cuda.matmul.allow_tf32 = True
+        autocast = (torch.autocast(device_type=device, dtype=torch.bfloat16) if precision == "bf16"
+                    else contextlib.nullcontext())
+        for _ in range(steps):
+            sync()
+            start = time.perf_counter()
+            with autocast:
+                loss = model(**inputs).loss
+            loss.backward()
+            sync()
+            mid = time.perf_counter()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            sync()
+            end = time.perf_counter()
+            times.append(end - start)
+            opt_times.append(end - mid)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32_before
     per_step = statistics.median(times[1:])
     return StepThroughput(preset=preset, batch=batch, length=length, steps=steps, seconds_per_step=per_step,
                           tokens_per_s=batch * length / per_step, flops_per_token=flops / (batch * length),
-                          device=device_name())
+                          device=device_name(), precision=precision,
+                          optimizer_seconds=statistics.median(opt_times[1:]))
 
 
+# --------------------------------------------------------------------------- the full study
 def full_study_plan(intermediates: tuple[str, ...], targets: tuple[str, ...]) -> list[tuple[str, str]]:
     """(task, phase) of every training set the full study trains, once each."""
     plan = [(t, "intermediate") for t in intermediates]
@@ -185,3 +356,152 @@ def full_study_plan(intermediates: tuple[str, ...], targets: tuple[str, ...]) ->
             plan.append((target, "target"))
     return plan
 
+
+def full_study_inputs(tokenizer, intermediates: Sequence[str], targets: Sequence[str], *, sample: int = 200):
+    """Per training set of the full study: phase, examples, epochs and the token statistics.
+
+    A DataFrame indexed by task with :func:`tokens_per_example`'s fields plus
+    ``phase``, ``examples`` (:data:`TRAIN_SIZES`) and ``epochs`` (the full recipe).
+    """
+    import pandas as pd
+
+    rows = []
+    for task, phase in full_study_plan(tuple(intermediates), tuple(targets)):
+        stats = tokens_per_example(task, tokenizer, sample=sample)
+        rows.append({**stats, "phase": phase, "examples": TRAIN_SIZES[task], "epochs": full_epochs(task, phase)})
+    return pd.DataFrame(rows).set_index("task")
+
+
+def _nearest(lengths: Sequence[int], value: float) -> int:
+    return min(sorted(lengths), key=lambda n: (abs(n - value), n))
+
+
+def extrapolate_full(inputs, *, gpu: Mapping[str, Mapping[int, Mapping]], cpu: StepThroughput | None = None):
+    """Tokens, PFLOPs and hours of each training set of the full study.
+
+    ``inputs``: :func:`full_study_inputs`. ``gpu``: ``{label: {length:
+    {"tokens_per_s", ...}}}``, measured training throughput by sequence length
+    (:func:`helpers.gpu.training_throughput`), e.g. one label per precision;
+    each task uses the measured length nearest to its mean padded sequence.
+    ``cpu``: the step measured on this machine. Columns: ``tokens`` (real,
+    all epochs), ``PFLOPs`` (real tokens x the FLOPs per token of the GPU row
+    used, forward + backward), ``positions (dynamic)`` and ``positions (max
+    length)`` (what the hardware computes under each padding), and per label
+    ``<label>-hours`` (dynamic padding), ``<label>-hours padded`` (every
+    sequence at the recipe's maximum length); ``CPU-hours`` (dynamic padding).
+    """
+    import pandas as pd
+
+    if not gpu:
+        raise StudyError("extrapolate_full needs at least one measured GPU throughput (helpers.gpu.training_throughput)")
+    out = pd.DataFrame(index=inputs.index)
+    out["phase"] = inputs["phase"]
+    out["examples"] = inputs["examples"]
+    out["epochs"] = inputs["epochs"]
+    out["tokens/example"] = inputs["tokens"]
+    out["positions/example (dynamic)"] = inputs["padded_dynamic"]
+    out["positions/example (max length)"] = inputs["padded_max"]
+    out["tokens"] = inputs["examples"] * inputs["tokens"] * inputs["epochs"]
+    out["positions (dynamic)"] = inputs["examples"] * inputs["padded_dynamic"] * inputs["epochs"]
+    out["positions (max length)"] = inputs["examples"] * inputs["padded_max"] * inputs["epochs"]
+    mean_seq = inputs["padded_dynamic"] / inputs["sequences"]
+    first = next(iter(gpu.values()))
+    out["measured length used"] = [_nearest(list(first), v) for v in mean_seq]
+    fpt = [first[n].get("flops_per_token") or (cpu.flops_per_token if cpu else None) for n in out["measured length used"]]
+    if any(f is None for f in fpt):
+        raise StudyError("no FLOPs per token: give the GPU rows' flops_per_token or a measured cpu step")
+    out["PFLOPs"] = out["tokens"] * pd.Series(fpt, index=out.index, dtype=float) / 1e15
+    for label, by_length in gpu.items():
+        tps = pd.Series([by_length[_nearest(list(by_length), v)]["tokens_per_s"] for v in mean_seq], index=out.index)
+        out[f"{label}-hours"] = out["positions (dynamic)"] / tps / 3600
+        out[f"{label}-hours padded"] = out["positions (max length)"] / tps / 3600
+    if cpu is not None:
+        out["CPU-hours"] = out["positions (dynamic)"] / cpu.tokens_per_s / 3600
+    return out
+
+
+def arm_costs(per_task, intermediates: Sequence[str]):
+    """The full study's cost per arm from :func:`extrapolate_full`, in PFLOPs and hours.
+
+    Rows: ``direct (all targets)``; ``one STILTs arm: + <task>`` for MNLI,
+    SQuAD and HellaSwag (the paper's best three); ``multi (nine mixed, one
+    pass each)``; ``the whole full study (direct, nine single-task arms,
+    multi)``, where every STILTs arm also trains every target. Columns:
+    ``PFLOPs``, ``extra PFLOPs vs direct``, ``direct PFLOPs``, ``x direct``,
+    and every hours column of ``per_task`` (totals).
+    """
+    import pandas as pd
+
+    hours = [c for c in per_task.columns if c.endswith("-hours") or c.endswith("-hours padded")]
+    cols = ["PFLOPs"] + hours
+    inter = per_task[per_task["phase"] == "intermediate"]
+    target = per_task[per_task["phase"] == "target"][cols].sum()
+    inter_all = inter.loc[[t for t in intermediates if t in inter.index], cols].sum()
+    names = {"mnli": "MNLI", "squad": "SQuAD", "hellaswag": "HellaSwag"}
+    rows = {"direct (all targets)": target}
+    for task, shown in names.items():
+        if task in inter.index:
+            rows[f"one STILTs arm: + {shown}"] = target + inter.loc[task, cols]
+    rows["multi (nine mixed, one pass each)"] = target + inter_all
+    n_single = len([t for t in intermediates if t in inter.index])
+    rows[f"the whole full study (direct, {n_single} single-task arms, multi)"] = \
+        target * (n_single + 2) + inter_all * 2
+    out = pd.DataFrame(rows).T
+    out.index.name = "arm"
+    out.insert(1, "extra PFLOPs vs direct", out["PFLOPs"] - target["PFLOPs"])
+    out.insert(2, "direct PFLOPs", target["PFLOPs"])
+    out.insert(3, "x direct", out["PFLOPs"] / target["PFLOPs"])
+    return out
+
+
+#: the CPU training step the chapter measures: a batch where forward and backward, not AdamW, dominate
+CPU_STEP_SHAPE = (8, 128)
+SMOKE_CPU_STEP_SHAPE = (2, 32)  # the smoke profile runs in seconds: its number is a code-path check only
+
+
+def cpu_step_shape(profile: str) -> tuple[int, int]:
+    """``(batch, length)`` of the CPU training step measured for ``profile`` (8 x 128; smoke 2 x 32).
+
+    AdamW reads and writes every parameter once a step whatever the batch,
+    so at a small batch (2 x 64) the optimizer's share of a CPU step is
+    large; at 8 x 128 the forward and backward passes dominate, as they do
+    on the full study's batches.
+    """
+    from .config import PROFILES
+
+    check_choice("profile", profile, tuple(PROFILES))
+    return SMOKE_CPU_STEP_SHAPE if profile == "smoke" else CPU_STEP_SHAPE
+
+
+FULL_EXTRAPOLATION_KEY = ("profile", "arm")
+
+
+def record_full_extrapolation(profile: str, arms) -> Path:
+    """Replace ``profile``'s rows of ``results/full_extrapolation.csv`` with :func:`arm_costs`' rows.
+
+    Every row of the profile is replaced (an arm renamed since the last run
+    leaves no stale row); other profiles' rows are kept. Numbers are rounded
+    to 4 decimals.
+    """
+    import csv
+    import io
+
+    from . import runs
+
+    path = runs.results_root() / "full_extrapolation.csv"
+    new = [{"profile": profile, "arm": arm, **{c: round(float(v), 4) for c, v in row.items()}}
+           for arm, row in arms.iterrows()]
+    columns = list(FULL_EXTRAPOLATION_KEY) + [c for c in new[0] if c not in FULL_EXTRAPOLATION_KEY]
+    with runs.file_lock(path):
+        kept = [r for r in runs.read_table(path) if r.get("profile") != profile]
+        for r in kept:
+            for c in r:
+                if c not in columns:
+                    columns.append(c)
+        rows = sorted(kept + new, key=lambda r: (str(r["profile"]), str(r["arm"])))
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+        runs.atomic_write_text(path, buf.getvalue())
+    return path
