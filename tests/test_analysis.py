@@ -175,3 +175,21 @@ def test_gpu_beside_cpu_labels_each_device():
     assert list(out["tokens/s"]) == [1400.0, 100000.0, 780000.0]  # medians; only the 128 x 128 grid row
     assert out.loc[1, "workload"].endswith("batch 64")
     assert len(analysis.gpu_beside_cpu(summary, pd.DataFrame(), "e5-small")) == 1
+
+
+def test_compression_points_use_measured_scores_and_speeds_only():
+    comp = pd.DataFrame([
+        {"task": "xnli", "arm": "direct", "dtype": "fp32", "examples": 8, "value": 55.0, "fp32_value": 55.0, "keep": 1.0, "mlperf_99": "(reference)"},
+        {"task": "xnli", "arm": "direct", "dtype": "fp32", "examples": 64, "value": 62.0, "fp32_value": 62.0, "keep": 1.0, "mlperf_99": "(reference)"},
+        {"task": "xnli", "arm": "direct", "dtype": "int8", "examples": 64, "value": 31.0, "fp32_value": 62.0, "keep": 0.5, "mlperf_99": "loses"},
+        {"task": "xnli", "arm": "mnli", "dtype": "fp32", "examples": 64, "value": 60.0, "fp32_value": 60.0, "keep": 1.0, "mlperf_99": "(reference)"},
+        {"task": "xnli", "arm": "mnli", "dtype": "bf16", "examples": 64, "value": 60.0, "fp32_value": 60.0, "keep": 1.0, "mlperf_99": "keeps 99%"},
+    ])
+    pts = analysis.compression_points(comp, pd.Series({"direct": 1000.0, "mnli": 990.0}),
+                                      pd.Series({"fp32": 1.0, "int8": 1.1})).set_index(["arm", "dtype"])
+    assert len(pts) == 4  # the 8-example fp32 score is replaced by the 64-example one; nothing else is added
+    assert pts.loc[("direct", "fp32"), "score"] == 62.0 and pts.loc[("direct", "int8"), "score"] == 31.0
+    assert pts.loc[("direct", "int8"), "tokens/s"] == pytest.approx(1100.0)
+    assert math.isnan(pts.loc[("mnli", "bf16"), "tokens/s"])  # bf16 never timed: no speed assumed
+    assert ("mnli", "int8") not in pts.index  # never scored: no point
+    assert analysis.compression_points(pd.DataFrame(), pd.Series(dtype=float), pd.Series(dtype=float)).empty

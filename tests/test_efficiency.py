@@ -113,3 +113,127 @@ def test_time_arms_pooled_times_the_aa_copy_in_a_balanced_order(tiny_arms):
         efficiency.time_arms_pooled(cfg, arms=["mnli"], repeats=2)
     with pytest.raises(StudyError, match="repeats"):
         efficiency.time_arms_pooled(cfg, repeats=1)
+
+
+# --------------------------------------------------------------------------- accuracy under compression
+def _bert_classifier(layers=2):
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(**dict(TINY, num_hidden_layers=layers), vocab_size=50, num_labels=3)
+    return transformers.BertForSequenceClassification(config).eval()
+
+
+def test_ffn_linear_names_are_the_feed_forward_blocks_only():
+    names = efficiency.ffn_linear_names(_bert_classifier())
+    assert names == ["bert.encoder.layer.0.intermediate.dense", "bert.encoder.layer.0.output.dense",
+                     "bert.encoder.layer.1.intermediate.dense", "bert.encoder.layer.1.output.dense"]
+
+
+def test_compress_variants_and_module_precisions():
+    model = _bert_classifier()
+    table = {v: efficiency.module_precisions(efficiency.compress(model, v)) for v in ("fp32", "int8", "int8-mixed")}
+
+    def count(variant, role, precision):
+        t = table[variant]
+        return int(t[(t["role"] == role) & (t["precision"] == precision)]["modules"].sum())
+
+    assert count("int8", "task head", "int8") == 1 and count("int8", "task head (pooler)", "int8") == 1
+    assert count("int8", "FFN out (4h -> hidden)", "int8") == 2 and count("int8", "LayerNorm", "fp32") == 5
+    assert count("int8", "embeddings", "fp32") == 3 and count("int8", "attention q/k/v", "int8") == 6
+    assert count("int8-mixed", "FFN out (4h -> hidden)", "fp32") == 2
+    assert count("int8-mixed", "FFN in (hidden -> 4h)", "fp32") == 2 and count("int8-mixed", "attention output", "int8") == 2
+    assert count("int8-mixed", "task head", "int8") == 1
+    assert set(table["fp32"]["precision"]) == {"fp32"}
+    assert efficiency.compress(model, "fp32") is model
+    with pytest.raises(StudyError, match="valid compressions: fp32, bf16, int8, int8-mixed"):
+        efficiency.compress(model, "int4")
+
+
+class _OneLinear(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 2)
+
+    def forward(self, x, attention_mask):
+        return self.proj(x)
+
+
+def test_linear_input_outliers_pins_the_int8_step_and_the_zeroed_share():
+    # one outlier dimension (100) in real tokens; the padded position's -20 widens the range int8 sees
+    x = torch.tensor([[[100.0, 0.1, 0.2, -0.1], [0.3, 0.1, 0.1, 0.1], [-20.0, 0.0, 0.0, 0.0]]])
+    table = efficiency.linear_input_outliers(_OneLinear(), [{"x": x, "attention_mask": torch.tensor([[1, 1, 0]])}])
+    row = table.iloc[0]
+    assert row["module"] == "proj" and row["max_abs"] == pytest.approx(100.0) and row["top_dim"] == 0
+    assert row["outlier_dims"] == 1 and row["int8_step"] == pytest.approx(120.0 / 127)
+    assert row["zeroed"] == pytest.approx(7 / 8)  # every real input but the outlier is below half a step
+    assert row["median_abs"] == pytest.approx(0.1)
+    summary = efficiency.outliers_by_role(table)
+    assert summary.loc["other", "layers with outlier dims"] == 1
+
+
+def test_mlperf_verdicts_at_99_percent_of_fp32():
+    rows = [{"task": "xnli", "arm": "direct", "dtype": "fp32", "examples": 64, "value": 60.0},
+            {"task": "xnli", "arm": "direct", "dtype": "int8", "examples": 64, "value": 59.4},
+            {"task": "xnli", "arm": "direct", "dtype": "int8-mixed", "examples": 64, "value": 59.3},
+            {"task": "xnli", "arm": "mnli", "dtype": "fp32", "examples": 64, "value": 50.0},
+            {"task": "xnli", "arm": "mnli", "dtype": "int8", "examples": 64, "value": 51.0}]
+    out = {(r["arm"], r["dtype"]): r for r in efficiency.mlperf_verdicts(rows)}
+    assert out[("direct", "int8")]["mlperf_99"] == "keeps 99%" and out[("direct", "int8")]["keep"] == pytest.approx(0.99)
+    assert out[("direct", "int8-mixed")]["mlperf_99"] == "loses" and out[("direct", "fp32")]["mlperf_99"] == "(reference)"
+    assert out[("mnli", "int8")]["fp32_value"] == 50.0 and out[("mnli", "int8")]["mlperf_99"] == "keeps 99%"
+    with pytest.raises(StudyError, match="no fp32 score"):
+        efficiency.mlperf_verdicts(rows[1:2])
+
+
+def test_compression_scores_score_every_example_and_record_a_keyed_table(monkeypatch, tmp_path):
+    from helpers import evaluation, pipeline, sources
+    from helpers.runs import read_table
+    from helpers.timing import dtype_label
+
+    cfg = configure(profile="smoke", task="xnli", arm="direct,mnli")
+    model = _bert_classifier()
+    monkeypatch.setattr(efficiency, "load_arm_model", lambda cfg, arm, task: model)
+    monkeypatch.setattr(pipeline, "arm_model", lambda cfg, arm, task: ("x", f"runs/{arm}___{task}/seed1"))
+    monkeypatch.setattr(pipeline, "source_id", lambda cfg: "embedded")
+    monkeypatch.setattr("helpers.models.load_tokenizer", lambda preset: None)
+    monkeypatch.setattr(sources, "load_examples", lambda task, split, lang, source, limit=None: [{}] * (limit or 7))
+    seen = []
+
+    def fake_eval(m, task, langs, source, *, arm, limit, **kw):
+        seen.append(limit)
+        mixed = type(m.bert.encoder.layer[0].output.dense) is torch.nn.Linear and dtype_label(m) == "int8"
+        value = {"fp32": 60.0, "int8": 30.0}[dtype_label(m)] + (29.7 if mixed else 0.0) - (5 if arm == "mnli" else 0)
+        return [{"metric": "accuracy", "value": value, "language": lang} for lang in langs]
+
+    monkeypatch.setattr(evaluation, "evaluate_zero_shot", fake_eval)
+    frame = efficiency.compression_scores(cfg, ["xnli"])
+    assert seen == [None] * 6 and set(frame["examples"]) == {7}
+    got = frame.set_index(["arm", "dtype"])
+    assert got.loc[("direct", "int8"), "keep"] == pytest.approx(0.5) and got.loc[("direct", "int8"), "mlperf_99"] == "loses"
+    assert got.loc[("direct", "int8-mixed"), "value"] == pytest.approx(59.7)
+    assert got.loc[("direct", "int8-mixed"), "mlperf_99"] == "keeps 99%"
+    assert got.loc[("mnli", "int8-mixed"), "keep"] == pytest.approx(54.7 / 55.0)
+    assert got.loc[("mnli", "int8-mixed"), "mlperf_99"] == "keeps 99%"  # 0.9945
+    path = efficiency.record_compression(frame, tmp_path / "compression.csv")
+    efficiency.record_compression(frame, path)  # rerun: replaced, not duplicated
+    table = read_table(path)
+    assert len(table) == 6 and list(table[0])[:8] == list(efficiency.COMPRESSION_KEY)
+    with pytest.raises(StudyError, match="must include fp32"):
+        efficiency.compression_scores(cfg, ["xnli"], dtypes=("int8",))
+
+
+def test_compression_scores_direct_only_variants(monkeypatch):
+    from helpers import evaluation, pipeline, sources
+
+    cfg = configure(profile="smoke", task="xnli", arm="direct,mnli")
+    monkeypatch.setattr(efficiency, "load_arm_model", lambda cfg, arm, task: _bert_classifier())
+    monkeypatch.setattr(pipeline, "arm_model", lambda cfg, arm, task: ("x", "runs/x"))
+    monkeypatch.setattr(pipeline, "source_id", lambda cfg: "embedded")
+    monkeypatch.setattr("helpers.models.load_tokenizer", lambda preset: None)
+    monkeypatch.setattr(sources, "load_examples", lambda task, split, lang, source, limit=None: [{}] * 5)
+    monkeypatch.setattr(evaluation, "evaluate_zero_shot", lambda m, task, langs, source, **kw:
+                        [{"metric": "accuracy", "value": 50.0, "language": lang} for lang in langs])
+    frame = efficiency.compression_scores(cfg, ["xnli"], dtypes=("fp32", "int8", "int8-mixed"), direct_only=("int8",))
+    assert sorted(zip(frame["arm"], frame["dtype"])) == [("direct", "fp32"), ("direct", "int8"), ("direct", "int8-mixed"),
+                                                         ("mnli", "fp32"), ("mnli", "int8-mixed")]

@@ -147,6 +147,55 @@ def test_quantize_int8_keeps_outputs_close_and_leaves_the_original(tok):
     assert type(model.encoder.layer[0].intermediate.dense) is torch.nn.Linear
 
 
+def _tiny_classifier(vocab_size, kind="bert"):
+    """A 2-layer sequence classifier: BERT (the converted e5-small) or XLM-R (its head has two Linear layers)."""
+    import transformers
+
+    torch.manual_seed(0)
+    shape = dict(TINY, vocab_size=vocab_size, num_labels=3)
+    if kind == "bert":
+        return transformers.BertForSequenceClassification(transformers.BertConfig(**shape)).eval()
+    return transformers.XLMRobertaForSequenceClassification(transformers.XLMRobertaConfig(**shape)).eval()
+
+
+def _precisions(model):
+    """{module name: 'int8' | 'fp32'} for every module that holds weights."""
+    out = {}
+    for name, module in model.named_modules():
+        if "quantized" in type(module).__module__ and hasattr(module, "weight"):
+            out[name] = "int8"
+        elif list(module.parameters(recurse=False)):
+            out[name] = {torch.float32: "fp32"}.get(next(module.parameters(recurse=False)).dtype, "other")
+    return out
+
+
+@pytest.mark.parametrize("kind", ["bert", "xlmr"])
+def test_quantize_int8_quantizes_every_linear_and_the_head_but_not_embeddings_or_layernorm(tok, kind):
+    model = _tiny_classifier(len(tok), kind)
+    q = timing.quantize_int8(model)
+    prec = _precisions(q)
+    int8 = sorted(n for n, p in prec.items() if p == "int8")
+    fp32 = sorted(n for n, p in prec.items() if p == "fp32")
+    # 2 layers x (q, k, v, attention output, FFN in, FFN out) + the head's Linear layers
+    head = ["bert.pooler.dense", "classifier"] if kind == "bert" else ["classifier.dense", "classifier.out_proj"]
+    assert len(int8) == 12 + 2 and set(head) <= set(int8)
+    assert all("LayerNorm" in n or "embeddings" in n for n in fp32)
+    assert sum("LayerNorm" in n for n in fp32) == 1 + 2 * 2  # embedding LN + two per layer
+    assert sum(n.endswith("_embeddings") for n in fp32) == 3  # word, position, token type
+    assert set(_precisions(model).values()) == {"fp32"}  # the original is left untouched
+
+
+def test_quantize_int8_keeps_named_linear_layers_in_fp32(tok):
+    model = _tiny_classifier(len(tok))
+    keep = ["bert.encoder.layer.0.output.dense", "classifier"]
+    prec = _precisions(timing.quantize_int8(model, keep_fp32=keep))
+    assert prec["bert.encoder.layer.0.output.dense"] == "fp32" and prec["classifier"] == "fp32"
+    assert prec["bert.encoder.layer.0.attention.output.dense"] == "int8" and prec["bert.pooler.dense"] == "int8"
+    assert sum(p == "int8" for p in prec.values()) == 14 - 2
+    with pytest.raises(StudyError, match="keep_fp32 names no Linear module.*valid"):
+        timing.quantize_int8(model, keep_fp32=["bert.encoder.layer.0.output.LayerNorm"])
+
+
 def test_cast_bf16(tok):
     model = xlmr_shaped_model(vocab_size=len(tok), **TINY)
     assert timing.dtype_label(timing.cast(model, "bf16")) == "bf16"

@@ -436,3 +436,29 @@ def gpu_beside_cpu(summary: pd.DataFrame, gpu: pd.DataFrame, model: str, cpu_dev
                 rows.append({"device": dev, "model": arm, "dtype": dtype, "workload": label,
                              "tokens/s": float(grp["tokens_per_s"].median()), "fraction of peak": float(frac)})
     return pd.DataFrame(rows, columns=["device", "model", "dtype", "workload", "tokens/s", "fraction of peak"])
+
+
+def compression_points(comp: pd.DataFrame, arm_tokens_per_s: pd.Series, speed_factor: pd.Series) -> pd.DataFrame:
+    """Each scored (task, arm, precision) at its MEASURED score and its speed on this machine.
+
+    ``comp``: rows of ``compression.csv`` (one profile); ``arm_tokens_per_s``:
+    each arm's deployed fp32 tokens/s (``arm_summary``'s ``tokens/s``);
+    ``speed_factor``: each variant's tokens/s over fp32's, measured on the same
+    inputs (``inference.csv``, ``sweep="compression"``). A variant that was
+    never timed gets no speed (NaN), and a variant that was never scored gets
+    no row: nothing here assumes that compression keeps accuracy or speed.
+    Where a (task, arm, dtype) was scored at several example counts, the
+    largest is kept.
+    """
+    cols = ["task", "arm", "dtype", "examples", "score", "fp32 score", "keep", "mlperf_99", "tokens/s"]
+    if comp.empty:
+        return pd.DataFrame(columns=cols)
+    latest = comp.sort_values("examples").groupby(["task", "arm", "dtype"], as_index=False).last()
+    out = pd.DataFrame({
+        "task": latest["task"], "arm": latest["arm"], "dtype": latest["dtype"], "examples": latest["examples"],
+        "score": latest["value"].astype(float), "fp32 score": latest["fp32_value"].astype(float),
+        "keep": latest["keep"].astype(float), "mlperf_99": latest["mlperf_99"],
+    })
+    tps = out["arm"].map(arm_tokens_per_s).astype(float)
+    out["tokens/s"] = tps * out["dtype"].map(speed_factor).astype(float)
+    return out[cols].reset_index(drop=True)

@@ -112,22 +112,34 @@ def dtype_label(model) -> str:
     return "fp32"
 
 
-def quantize_int8(model):
-    """A copy of ``model`` with every ``nn.Linear`` dynamically quantised to int8 (CPU only).
+def quantize_int8(model, keep_fp32: Sequence[str] = ()):
+    """A copy of ``model`` with its ``nn.Linear`` layers dynamically quantised to int8 (CPU only).
 
-    Uses ``torch.ao.quantization.quantize_dynamic`` (weights int8 per tensor,
-    activations quantised on the fly). In torch 2.13 it still works but warns
-    that ``torch.ao.quantization`` is deprecated in favour of torchao; the
-    warning is silenced here. The original model is left untouched.
+    Uses ``torch.ao.quantization.quantize_dynamic``, which replaces each
+    ``nn.Linear`` (the task head's too) by an int8 kernel: weights int8 per
+    tensor, activations quantised on the fly, per tensor (one scale for the
+    whole batch), to 7-bit unsigned integers on x86 (``reduce_range``).
+    Embeddings, LayerNorms and everything else stay fp32. ``keep_fp32``
+    names Linear modules (``model.named_modules()`` names) left in fp32: a
+    mixed-precision model. In torch 2.13 this still works but warns that
+    ``torch.ao.quantization`` is deprecated in favour of torchao; the warning
+    is silenced here. The original model is left untouched.
     """
     import torch
 
+    linear = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+    unknown = sorted(set(keep_fp32) - set(linear))
+    if unknown:
+        raise StudyError(f"keep_fp32 names no Linear module of this model: {', '.join(unknown)}; "
+                         f"valid: names of its {len(linear)} Linear modules, e.g. {', '.join(linear[:2])}")
+    keep = set(keep_fp32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from torch.ao.quantization import quantize_dynamic
 
         float_model = model.float() if dtype_label(model) != "fp32" else model
-        return quantize_dynamic(float_model.eval(), {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+        spec = {torch.nn.Linear} if not keep else {name for name in linear if name not in keep}
+        return quantize_dynamic(float_model.eval(), spec, dtype=torch.qint8, inplace=False)
 
 
 def cast(model, dtype: str):
