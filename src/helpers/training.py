@@ -279,8 +279,11 @@ def _claim(run_dir: Path) -> Path:
 
     ``run_dir`` must be new, empty or created by the study (:func:`helpers.runs.check_replaceable`);
     ``<run_dir>.work`` must be new or hold the study's marker (or only the stage and checkpoint
-    folders that training writes there).
+    folders that training writes there). Only the main process checks: in a data-parallel run the
+    other ranks would race rank 0 while it creates and marks the work directory.
     """
+    if not _is_main_process():
+        return run_dir
     runs.check_replaceable(run_dir, "run directory")
     work = Path(str(run_dir) + ".work")
     if work.exists() and not runs.is_owned(work):
