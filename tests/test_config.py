@@ -141,3 +141,23 @@ def test_require_results_names_the_chapter_that_writes_the_table(tmp_path, monke
         config.require_results(cfg, "zero_shot.csv", "training_cost.csv")
     with pytest.raises(StudyError, match="unknown results table 'x.csv'; valid results tables: zero_shot.csv"):
         config.require_results(cfg, "x.csv")
+
+
+def test_model_override_carries_its_own_retrieval_layer_and_tokenizer():
+    """configure(model=...) resolves the layer and tokenizer from that model, not from the profile's preset."""
+    default = config.configure(profile="smoke")
+    assert (default.model, default.retrieval_layer, default.tokenizer) == ("tiny", 1, "tiny")
+    other = config.configure(profile="smoke", model="e5-small")
+    assert (other.model, other.retrieval_layer, other.tokenizer) == ("e5-small", 7, "e5-small")
+    large = config.configure(profile="embedded", model="xlmr-large")
+    assert (large.retrieval_layer, large.tokenizer) == (14, "xlmr-large")
+
+
+def test_profiles_take_their_task_lists_from_the_registry():
+    from helpers.tasks import SUBSETS, intermediate_tasks, target_tasks
+
+    assert config.get_profile("full").tasks == target_tasks() and len(target_tasks()) == 10
+    assert config.get_profile("full").intermediates == intermediate_tasks()
+    assert config.get_profile("smoke").tasks == ("xnli", "panx", "xquad", "tatoeba") == SUBSETS["one-per-group"]
+    assert config.get_profile("smoke").intermediates == ("mnli",)
+    assert config.get_profile("embedded").intermediates == ("mnli", "squad", "hellaswag")

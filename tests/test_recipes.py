@@ -28,7 +28,8 @@ def test_full_intermediate_recipes_follow_jiant():
     squad = get_recipe("full", "squad", "intermediate")
     assert (squad.grad_accum, squad.max_length) == (4, 384)
     assert "jiant" in squad.reference
-    assert get_recipe("full", "multi", "intermediate").patience == 30
+    multi = get_recipe("full", "multi", "intermediate")
+    assert not hasattr(multi, "patience") and "no early stopping" in multi.reference
 
 
 def test_embedded_is_small_and_frozen():
@@ -115,3 +116,28 @@ def test_non_finite_values_are_refused(assignment, message):
 
     with pytest.raises(StudyError, match=message):
         override_recipe(get_recipe("smoke", "xnli", "target"), [assignment])
+
+
+def test_retrieval_targets_keep_their_own_full_recipes():
+    """LAReQA and Mewsli-X take XTREME-R's own scripts (TaskSpec.recipe), not a family's."""
+    lareqa = get_recipe("full", "lareqa", "target")
+    assert (lareqa.learning_rate, lareqa.batch_size, lareqa.grad_accum, lareqa.epochs, lareqa.max_length) == \
+        (2e-5, 4, 4, 3, 352)
+    mewslix = get_recipe("full", "mewslix", "target")
+    assert (mewslix.learning_rate, mewslix.batch_size, mewslix.grad_accum, mewslix.epochs, mewslix.max_length) == \
+        (1e-5, 8, 4, 2, 64)
+
+
+def test_recipe_digests_match_the_committed_training_ledger():
+    """Removing the unused ``patience`` field keeps the ``recipe`` digests of results/training_cost.csv."""
+    import dataclasses
+    import hashlib
+    import json
+
+    def digest(profile, task, phase):
+        r = dataclasses.replace(get_recipe(profile, task, phase), seed=1)
+        return hashlib.sha256(json.dumps([r.as_dict()], sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    assert digest("embedded", "panx", "target") == "4da47a052511"
+    assert digest("embedded", "tydiqa", "target") == "d53151f31400"
+    assert digest("embedded", "mnli", "intermediate") == "9a532126d517"

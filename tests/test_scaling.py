@@ -36,7 +36,8 @@ def test_hellaswag_format_examples_have_a_two_sentence_context_and_four_endings(
 # --------------------------------------------------------------------------- tokens per example on real files
 @pytest.fixture(scope="module")
 def small_tokenizer():
-    from helpers.bench import sample_sentences, train_tokenizer
+    from helpers.tatoeba import sample_sentences
+    from tiny_models import train_tokenizer
 
     texts, _ = sample_sentences(400)
     return train_tokenizer(texts, vocab_size=800)

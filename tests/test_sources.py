@@ -331,8 +331,8 @@ def test_exact_int():
 
 
 def test_other_data_readers_share_the_strict_reader(tmp_path):
-    from helpers.bench import sample_sentences
-    from helpers.verify_encoder import read_sentences
+    from helpers.tatoeba import sample_sentences
+    from helpers.tatoeba import read_sentences
 
     good = _write_bytes(tmp_path, "tatoeba/tatoeba.deu-eng.deu", BOM + "Hallo.\r\nDanke.\r\n".encode())
     assert read_sentences(good) == ["Hallo.", "Danke."]

@@ -64,3 +64,36 @@ def test_unknown_task_and_language_messages():
         check_language("mlqa", "fr")
     with pytest.raises(StudyError, match="unknown group"):
         tasks_in_group("qa")
+
+
+def test_target_stages_are_xtreme_r_training_data():
+    from helpers.tasks import own_model_targets, target_stages
+
+    assert {t: target_stages(t) for t in own_model_targets()} == {
+        "xnli": (("xnli", "train", "dev"),),
+        "xcopa": (("siqa", "train", "dev"), ("copa", "train", "dev")),
+        "udpos": (("udpos", "train", "dev"),),
+        "panx": (("panx", "train", "dev"),),
+        "xquad": (("squad", "train", "dev"),),
+        "tydiqa": (("tydiqa", "train", None),),
+    }
+    with pytest.raises(StudyError, match="valid own-model targets: xnli, xcopa"):
+        target_stages("mlqa")
+
+
+def test_registry_task_lists():
+    from helpers.tasks import (intermediate_tasks, recipe_family, retrieval_tasks, shared_models, target_tasks,
+                               target_training_tasks, trainable_targets)
+
+    assert target_tasks() == tuple(TASKS) and intermediate_tasks() == NINE_INTERMEDIATE
+    assert intermediate_tasks(nine=False)[-2:] == ("siqa", "copa")
+    assert retrieval_tasks() == ("mewslix", "lareqa", "tatoeba")
+    assert trainable_targets() == ("xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa")
+    assert shared_models() == {"mlqa": "xquad"}
+    assert target_training_tasks() == ("xnli", "xcopa", "siqa", "copa", "udpos", "panx", "xquad", "mlqa", "tydiqa",
+                                       "mewslix", "lareqa")
+    assert (recipe_family("sst2"), recipe_family("snli"), recipe_family("tydiqa")) == ("classification",) * 2 + ("qa",)
+
+
+def test_only_mlqa_scores_with_the_answer_language():
+    assert [n for n, s in TASKS.items() if s.language_aware_metric] == ["mlqa"]

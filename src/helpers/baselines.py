@@ -21,7 +21,7 @@ from typing import Iterable
 
 from .errors import run_cli
 from .metrics import score
-from .sources import Source, get_source, load_examples, load_retrieval
+from .sources import Source, dataset_sizes, get_source, load_examples, load_retrieval
 from .tasks import TASKS, get_task
 
 BASELINE_NAMES = {"pair-classification": "majority", "single-classification": "majority",
@@ -63,8 +63,6 @@ def ngram_rankings(queries: list[str], candidates: list[str], k: int = 20) -> li
 def baseline_rows(source: Source, tasks: Iterable[str] = tuple(TASKS), limit: int | None = None,
                   languages: Iterable[str] | None = None) -> list[dict]:
     """Score each task's baseline in every test language the source holds."""
-    from .sources import dataset_sizes
-
     rows = []
     wanted = set(languages) if languages else None
     for task in tasks:

@@ -17,7 +17,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import runs
 from .errors import StudyError, check_choice, check_seed, invalid_choice
+from .generate import generated_languages
+from .models import get_preset
+from .sources import check_task_files, dataset_sizes, get_source
+from .tasks import SUBSETS, TASKS, get_task, intermediate_tasks, target_tasks, task_languages
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,8 @@ class Profile:
         return ("direct",) + self.intermediates + (("multi",) if self.multitask else ())
 
 
-ALL_TARGETS = ("xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "mewslix", "lareqa", "tatoeba")
-NINE_INTERMEDIATES = ("anli", "mnli", "qqp", "squad", "sst2", "ccg", "cosmosqa", "hellaswag", "commonsenseqa")
+ALL_TARGETS = target_tasks()
+NINE_INTERMEDIATES = intermediate_tasks()
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
@@ -50,8 +55,8 @@ PROFILES: dict[str, Profile] = {
         description="tiny XLM-R-shaped encoder, one task per format group, a few examples; seconds",
         model="tiny",
         source="embedded",
-        tasks=("xnli", "panx", "xquad", "tatoeba"),
-        intermediates=("mnli",),
+        tasks=SUBSETS["one-per-group"],
+        intermediates=SUBSETS["three-intermediates"][:1],
         multitask=False,
         eval_limit=8,
         languages=("en", "de", "ru", "zh"),
@@ -66,7 +71,7 @@ PROFILES: dict[str, Profile] = {
         model="e5-small",
         source="embedded",
         tasks=ALL_TARGETS,
-        intermediates=("mnli", "squad", "hellaswag"),
+        intermediates=SUBSETS["three-intermediates"],
         multitask=True,
         eval_limit=16,
         timing_repeats=4,
@@ -77,7 +82,7 @@ PROFILES: dict[str, Profile] = {
         model="e5-small",
         source="xtreme-dir",
         tasks=ALL_TARGETS,
-        intermediates=("mnli", "squad", "hellaswag"),
+        intermediates=SUBSETS["three-intermediates"],
         multitask=True,
         eval_limit=None,
         needs_data_dir=True,
@@ -117,6 +122,10 @@ class StudyConfig:
     eval_limit: int | None
     languages: tuple[str, ...] | None
     timing_repeats: int
+    #: Resolved from ``model``'s preset (helpers.models), never from the profile: the hidden-state
+    #: layer that retrieval mean-pools and the preset whose tokenizer reads the data.
+    retrieval_layer: int = -1
+    tokenizer: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -128,23 +137,15 @@ class StudyConfig:
 
     def data_source(self):
         """The :mod:`helpers.sources` source this configuration reads."""
-        from .sources import get_source
-
         return get_source(self.source, self.data_dir)
 
     def test_languages(self, task: str) -> tuple[str, ...]:
         """The languages this configuration tests ``task`` in (registry order)."""
-        from .tasks import task_languages
-
         if self.source == "embedded":
-            from .generate import generated_languages as test_languages
-
-            langs = task_languages(task, test_languages(task))
+            langs = task_languages(task, generated_languages(task))
         elif self.source == "hub":
             langs = task_languages(task)
         else:
-            from .sources import dataset_sizes
-
             found = {r["language"] for r in dataset_sizes(self.data_source(), [task], splits=("test",))}
             langs = task_languages(task, found)
         if self.languages:
@@ -270,8 +271,6 @@ def configure(
     if eval_limit < 0:
         raise StudyError(f"eval_limit must be 0 (the profile's) or a positive integer, got {eval_limit}")
 
-    from .tasks import TASKS  # the registry knows every task name
-
     tasks = _split(task, "task") or prof.tasks
     for t in tasks:
         check_choice("task", t, TASKS if profile in ("xtreme-dir", "full") else prof.tasks)
@@ -281,10 +280,7 @@ def configure(
     intermediates = tuple(a for a in prof.intermediates if a in arms or "multi" in arms)
     _check_phase(phase, tasks if _split(task, "task") else (), arms if _split(arm, "arm") else (), prof)
 
-    if model:
-        from .models import get_preset
-
-        get_preset(model)
+    preset = get_preset(model or prof.model)
     if prof.needs_data_dir:
         if not data_dir:
             raise StudyError(f"profile {profile} needs data_dir: a directory laid out by XTREME's download script")
@@ -293,15 +289,13 @@ def configure(
         entries = [p for p in Path(data_dir).iterdir() if not p.name.startswith(".")]
         if not entries:
             raise StudyError(f"data_dir {data_dir!r} is empty; expected task folders such as xnli/, panx/, xquad/")
-        from .sources import check_task_files
-
         check_task_files(Path(data_dir), tasks)  # a task without test files would fail later, mid-study
     elif data_dir:
         raise StudyError(f"data_dir is only used by profile xtreme-dir, not {profile}")
 
     return StudyConfig(
         profile=profile,
-        model=model or prof.model,
+        model=preset.name,
         source=prof.source,
         tasks=tasks,
         arms=arms,
@@ -311,14 +305,14 @@ def configure(
         eval_limit=eval_limit or prof.eval_limit,
         languages=prof.languages,
         timing_repeats=prof.timing_repeats,
+        retrieval_layer=int(preset.retrieval_layer),
+        tokenizer=preset.name,
         extra=dict(extra),
     )
 
 
 def _check_phase(phase: str, named_tasks: tuple[str, ...], named_arms: tuple[str, ...], prof: Profile) -> None:
     """What a chapter's phase asks of the tasks and arms the user named (see :func:`configure`)."""
-    from .tasks import get_task
-
     if phase == "intermediate":
         valid = [a for a in prof.arms if a != "direct"]
         if "direct" in named_arms:
@@ -350,8 +344,6 @@ def require_results(cfg: StudyConfig, *tables: str) -> None:
     a seed column) for every arm of ``cfg`` (where it has an arm column); the
     message names the chapter that writes the missing rows.
     """
-    from . import runs
-
     for name in tables:
         makers = TABLE_MAKERS.get(name)
         if makers is None:

@@ -14,10 +14,14 @@ so their tokens-per-word figure is not comparable: read tokens per character.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
 from .errors import StudyError, run_cli
+from .models import load_tokenizer
+from .runs import results_root, upsert_rows
+from .tatoeba import default_tatoeba_dir, read_sentences, tatoeba_languages
 
 COLUMNS = ("language", "sentences", "words", "characters", "tokens", "tokens_per_word", "tokens_per_char")
 NOTE = (
@@ -27,8 +31,6 @@ NOTE = (
 
 
 def _sentences(path: Path) -> list[str]:
-    from .verify_encoder import read_sentences
-
     return [s for s in read_sentences(path) if s.strip()]
 
 
@@ -38,8 +40,6 @@ def fertility_rows(tokenizer, tatoeba_dir: str | os.PathLike) -> list[dict]:
     ``tokenizer`` is any transformers tokenizer; tokens are counted without
     special tokens. Characters exclude whitespace.
     """
-    from .verify_encoder import tatoeba_languages
-
     tatoeba_dir = Path(tatoeba_dir)
     if not tatoeba_dir.is_dir():
         raise StudyError(f"no Tatoeba directory {tatoeba_dir}: expected LASER's tatoeba.<xxx>-eng.<xxx> files")
@@ -73,12 +73,6 @@ def fertility_rows(tokenizer, tatoeba_dir: str | os.PathLike) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    import argparse
-
-    from .models import load_tokenizer
-    from .runs import results_root, upsert_rows
-    from .verify_encoder import default_tatoeba_dir
-
     parser = argparse.ArgumentParser(prog="python -m helpers.fertility", description=__doc__.splitlines()[0])
     parser.add_argument("--tatoeba-dir", default=None, help="LASER Tatoeba files (default: ../shared/realdata/tatoeba)")
     parser.add_argument("--preset", default="e5-small", help="model preset whose tokenizer is measured")

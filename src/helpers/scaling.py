@@ -27,6 +27,9 @@ count real tokens; hours count every position the hardware computes.
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import random
 import statistics
 import time
@@ -34,71 +37,68 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .errors import StudyError, check_choice, check_positive
+import pandas as pd
 
-#: English training-set sizes (examples) of the full study; public dataset sizes.
-TRAIN_SIZES: dict[str, int] = {
-    # phase (ii): Phang et al.'s nine intermediate tasks
-    "anli": 162_865 + 392_702 + 550_152,  # ANLI R1-R3 + MNLI + SNLI (ANLI+)
-    "mnli": 392_702,
-    "qqp": 363_846,
-    "squad": 87_599,
-    "sst2": 67_349,
-    "ccg": 39_604,  # CCGbank sections 02-21 (sentences)
-    "cosmosqa": 25_262,
-    "hellaswag": 39_905,
-    "commonsenseqa": 9_741,
-    # phase (iii): XTREME-R's English training data
-    "xnli": 392_702,  # MNLI
-    "siqa": 33_410,  # XCOPA's first stage
-    "copa": 400,  # XCOPA's second stage (XTREME-R's train-en)
-    "udpos": 21_253,  # UD v2.5 English treebanks as XTREME packages them (approximate)
-    "panx": 20_000,
-    "xquad": 87_599,  # SQuAD v1.1 (also MLQA's model)
-    "tydiqa": 3_696,
-}
+from . import preprocess, recipes, runs, sources
+from .config import PROFILES
+from .costs import count_flops
+from .errors import StudyError, check_choice, check_positive
+from .models import load_model, preset_config
+from .runs import device_name
+from .tasks import (
+    ALL_TASKS,
+    COMPONENTS,
+    SUBSETS,
+    get_data_spec,
+    get_task,
+    intermediate_tasks,
+    target_training_tasks,
+)
+
+def _train_size(task: str) -> int:
+    """Examples of the English training data of ``task``: its own set plus its mixture, else its source's."""
+    spec = get_data_spec(task)
+    if spec.train_examples is None:
+        return _train_size(spec.train_tasks[0])
+    return spec.train_examples + sum(_train_size(part) for part in spec.train_mixture)
+
+
+def _target_training_sets() -> tuple[str, ...]:
+    """Phase (iii) training sets with data of their own: each trainable target, XCOPA as its stages."""
+    return tuple(t for t in target_training_tasks()
+                 if get_task(t).family != "retrieval" and not get_task(t).shared_model and "+" not in
+                 (get_task(t).train_source or ""))
+
+
+#: English training-set sizes (examples) of the full study, from the registry's public dataset sizes
+#: (:attr:`helpers.tasks.TaskSpec.train_examples`): phase (ii) Phang et al.'s nine intermediate tasks
+#: (ANLI+ = ANLI R1-R3 + MNLI + SNLI), then phase (iii) XTREME-R's English training data (XNLI: MNLI;
+#: XCOPA: SIQA, then COPA; XQuAD and MLQA: SQuAD v1.1).
+TRAIN_SIZES: dict[str, int] = {t: _train_size(t) for t in intermediate_tasks() + _target_training_sets()}
 
 #: the parts of ANLI+ (examples): ANLI R1-R3 training rounds, MNLI, SNLI
-ANLI_PLUS: dict[str, int] = {"anli": 162_865, "mnli": 392_702, "snli": 550_152}
+ANLI_PLUS: dict[str, int] = {"anli": get_task("anli").train_examples,
+                             **{part: _train_size(part) for part in get_task("anli").train_mixture}}
 
-#: real sample file used to measure tokens per example, and whether it is the task's own data
+_SAMPLED = {**ALL_TASKS, **COMPONENTS}
+#: real sample file used to measure tokens per example, and whether it is the task's own data:
+#: task -> (realdata task loader name, language, own data?) (TaskSpec.token_sample)
 _TOKEN_SOURCES: dict[str, tuple[str, str, bool]] = {
-    # task: (realdata task loader name, language, own data?)
-    "anli": ("anli", "en", True),  # ANLI R1-R3 only; ANLI+ is the mixture (ANLI_PLUS)
-    "mnli": ("xnli", "en", False),  # XNLI en dev: MNLI-style pairs
-    "snli": ("xnli", "en", False),  # no SNLI file: MNLI-style pairs (SNLI's caption premises are shorter)
-    "xnli": ("xnli", "en", False),
-    "qqp": ("pawsx", "en", False),  # sentence pairs
-    "squad": ("xquad", "en", False),  # XQuAD en = SQuAD v1.1 dev paragraphs
-    "xquad": ("xquad", "en", False),
-    "sst2": ("sst2", "en", True),
-    "ccg": ("udpos", "en", False),  # English sentences as word sequences
-    "udpos": ("udpos", "en", True),
-    "cosmosqa": ("cosmosqa", "en", True),
-    "hellaswag": ("hellaswag", "en", True),  # its own file when present, else its format (see the module doc)
-    "commonsenseqa": ("commonsenseqa", "en", True),
-    "siqa": ("siqa", "en", True),
-    "copa": ("copa", "en", True),
-    "panx": ("panx", "en", True),
-    "tydiqa": ("tydiqa", "en", True),
+    name: (spec.token_sample, "en", spec.token_sample == name and name in spec.train_tasks)
+    for name, spec in _SAMPLED.items() if spec.token_sample
 }
-_SPLITS = {"sst2": "test", "anli": "dev", "cosmosqa": "dev", "commonsenseqa": "dev", "siqa": "dev",
-           "copa": "train", "panx": "dev", "udpos": "test", "xnli": "dev", "pawsx": "dev",
-           "xquad": "test", "tydiqa": "train", "hellaswag": "dev"}
+#: the split of each realdata sample file that holds examples (TaskSpec.realdata_sample)
+_SPLITS = {name: spec.realdata_sample[0] for name, spec in _SAMPLED.items() if spec.realdata_sample}
 
 
 def full_epochs(task: str, phase: str) -> float:
     """Epochs of ``task`` in the full profile's recipe."""
-    from .recipes import get_recipe
-
-    return float(get_recipe("full", task, phase).epochs)
+    return float(recipes.get_recipe("full", task, phase).epochs)
 
 
 def _recipe(task: str):
-    """The full recipe that trains ``task`` (SQuAD as the QA target recipe's sibling; SNLI as MNLI)."""
-    from . import recipes
-
-    name = {"squad": "xquad", "snli": "mnli"}.get(task, task)
+    """The full recipe that measures ``task`` (its ``length_recipe``: SQuAD as XQuAD's QA target, SNLI as MNLI)."""
+    name = get_data_spec(task).length_recipe or task
     phase = "target" if name in recipes.TARGET else "intermediate"
     return recipes.get_recipe("full", name, phase)
 
@@ -129,9 +129,6 @@ def hellaswag_format_examples(sentences: Sequence[str], n: int, *, seed: int = 0
 
 def _load(name: str, lang: str, sample: int):
     """``(examples, format, measured_on, own)`` from ../shared/realdata, or the generated benchmark."""
-    from . import sources
-    from .tasks import get_task
-
     root = sources.realdata_root()
     if root is not None:
         source = sources.get_source("xtreme-dir", root)
@@ -141,14 +138,13 @@ def _load(name: str, lang: str, sample: int):
             return (examples, "multiple-choice",
                     "HellaSwag format (2-sentence context x 4 one-sentence endings) from realdata udpos test-en "
                     "sentences (no HellaSwag file)", False)
-        split = _SPLITS[name]
-        lang_for = "sw" if name == "tydiqa" else lang  # the only TyDiQA file with answers is Swahili train
+        # the sample's split and language (the only TyDiQA file with answers is Swahili train)
+        split, sample_lang = get_task(name).realdata_sample
+        lang_for = lang if sample_lang == "en" else sample_lang
         examples = sources.load_examples(name, split, lang_for, source, limit=sample)
-        return examples, get_task(name).format, f"realdata {name} {split}-{lang_for}", name != "tydiqa"
+        return examples, get_task(name).format, f"realdata {name} {split}-{lang_for}", sample_lang == "en"
     source = sources.get_source("embedded")
-    gen = {"mnli": "xnli", "snli": "xnli", "qqp": "xnli", "ccg": "udpos", "hellaswag": "xcopa",
-           "cosmosqa": "xcopa", "commonsenseqa": "xcopa", "siqa": "xcopa", "copa": "xcopa", "anli": "xnli",
-           "sst2": "xnli", "pawsx": "xnli"}.get(name, name)
+    gen = get_data_spec(name).generated_proxy or name
     examples = sources.load_examples(gen, "train", "en", source, limit=sample)
     return examples, get_task(gen).format, f"generated {gen} train-en", False
 
@@ -168,9 +164,6 @@ def _dynamic_padding(units: Sequence[Sequence[int]], batch_size: int, seed: int 
 def _measure(name: str, lang: str, own: bool, tokenizer, sample: int, max_length: int | None, recipe_task: str,
              seed: int) -> dict:
     """Token statistics of one training source (see :func:`tokens_per_example`)."""
-    from . import preprocess
-    from .tasks import get_task
-
     examples, fmt, measured_on, own_file = _load(name, lang, sample)
     try:
         recipe = _recipe(recipe_task)
@@ -207,10 +200,10 @@ def tokens_per_example(task: str, tokenizer, *, sample: int = 200, max_length: i
     ``max_length`` (XTREME-R's scripts). ANLI+ is the size-weighted mean of
     its parts (:data:`ANLI_PLUS`), its ``measured_on`` naming each.
     """
-    if task not in _TOKEN_SOURCES or task == "snli":
-        valid = sorted(t for t in _TOKEN_SOURCES if t != "snli")
+    if task not in _TOKEN_SOURCES or task in COMPONENTS:
+        valid = sorted(t for t in _TOKEN_SOURCES if t not in COMPONENTS)
         raise StudyError(f"no token-count source for {task}; valid tasks: {', '.join(valid)}")
-    if task == "anli":
+    if get_task(task).train_mixture:  # ANLI+
         parts = {}
         for part, size in ANLI_PLUS.items():
             name, lang, own = _TOKEN_SOURCES[part]
@@ -219,7 +212,7 @@ def tokens_per_example(task: str, tokenizer, *, sample: int = 200, max_length: i
         out = {"task": task}
         for key in ("tokens", "sequences", "padded_dynamic", "padded_max"):
             out[key] = sum(size * m[key] for size, m in parts.values()) / total
-        first = parts["anli"][1]
+        first = parts[task][1]
         out.update({"max_length": first["max_length"], "batch_size": first["batch_size"],
                     "measured_on": "ANLI+ = " + " + ".join(
                         f"{part} {size:,} x {m['tokens']:.1f} ({m['measured_on']})" for part, (size, m) in parts.items()),
@@ -258,9 +251,6 @@ def training_step_flops(preset: str, batch: int, length: int, *, num_labels: int
     """
     import torch
 
-    from .costs import count_flops
-    from .models import load_model, preset_config
-
     preset_config(preset)  # outside the meta device: a local preset (tiny) may have files to build first
     with torch.device("meta"):
         model = load_model(preset, head="sequence-classification", num_labels=num_labels, pretrained=False,
@@ -286,12 +276,7 @@ def measure_training_step(preset: str = "xlmr-large", *, batch: int = 2, length:
     measures mostly the optimizer (AdamW touches every parameter whatever
     the batch): measure the CPU at a batch such as 8 x 128.
     """
-    import contextlib
-
     import torch
-
-    from .models import load_model
-    from .runs import device_name
 
     for name, value in (("batch", batch), ("length", length), ("steps", steps)):
         check_positive(name, value, integer=True)
@@ -350,8 +335,8 @@ def full_study_plan(intermediates: tuple[str, ...], targets: tuple[str, ...]) ->
     """(task, phase) of every training set the full study trains, once each."""
     plan = [(t, "intermediate") for t in intermediates]
     for target in targets:
-        if target == "xcopa":
-            plan += [("siqa", "target"), ("copa", "target")]
+        if "+" in (get_task(target).train_source or ""):  # XCOPA: SIQA, then COPA
+            plan += [(stage, "target") for stage in get_task(target).train_tasks]
         elif target in TRAIN_SIZES:
             plan.append((target, "target"))
     return plan
@@ -363,8 +348,6 @@ def full_study_inputs(tokenizer, intermediates: Sequence[str], targets: Sequence
     A DataFrame indexed by task with :func:`tokens_per_example`'s fields plus
     ``phase``, ``examples`` (:data:`TRAIN_SIZES`) and ``epochs`` (the full recipe).
     """
-    import pandas as pd
-
     rows = []
     for task, phase in full_study_plan(tuple(intermediates), tuple(targets)):
         stats = tokens_per_example(task, tokenizer, sample=sample)
@@ -390,8 +373,6 @@ def extrapolate_full(inputs, *, gpu: Mapping[str, Mapping[int, Mapping]], cpu: S
     ``<label>-hours`` (dynamic padding), ``<label>-hours padded`` (every
     sequence at the recipe's maximum length); ``CPU-hours`` (dynamic padding).
     """
-    import pandas as pd
-
     if not gpu:
         raise StudyError("extrapolate_full needs at least one measured GPU throughput (helpers.gpu.training_throughput)")
     out = pd.DataFrame(index=inputs.index)
@@ -430,18 +411,15 @@ def arm_costs(per_task, intermediates: Sequence[str]):
     ``PFLOPs``, ``extra PFLOPs vs direct``, ``direct PFLOPs``, ``x direct``,
     and every hours column of ``per_task`` (totals).
     """
-    import pandas as pd
-
     hours = [c for c in per_task.columns if c.endswith("-hours") or c.endswith("-hours padded")]
     cols = ["PFLOPs"] + hours
     inter = per_task[per_task["phase"] == "intermediate"]
     target = per_task[per_task["phase"] == "target"][cols].sum()
     inter_all = inter.loc[[t for t in intermediates if t in inter.index], cols].sum()
-    names = {"mnli": "MNLI", "squad": "SQuAD", "hellaswag": "HellaSwag"}
     rows = {"direct (all targets)": target}
-    for task, shown in names.items():
+    for task in SUBSETS["three-intermediates"]:
         if task in inter.index:
-            rows[f"one STILTs arm: + {shown}"] = target + inter.loc[task, cols]
+            rows[f"one STILTs arm: + {get_task(task).label}"] = target + inter.loc[task, cols]
     rows["multi (nine mixed, one pass each)"] = target + inter_all
     n_single = len([t for t in intermediates if t in inter.index])
     rows[f"the whole full study (direct, {n_single} single-task arms, multi)"] = \
@@ -467,8 +445,6 @@ def cpu_step_shape(profile: str) -> tuple[int, int]:
     large; at 8 x 128 the forward and backward passes dominate, as they do
     on the full study's batches.
     """
-    from .config import PROFILES
-
     check_choice("profile", profile, tuple(PROFILES))
     return SMOKE_CPU_STEP_SHAPE if profile == "smoke" else CPU_STEP_SHAPE
 
@@ -483,11 +459,6 @@ def record_full_extrapolation(profile: str, arms) -> Path:
     leaves no stale row); other profiles' rows are kept. Numbers are rounded
     to 4 decimals.
     """
-    import csv
-    import io
-
-    from . import runs
-
     path = runs.results_root() / "full_extrapolation.csv"
     new = [{"profile": profile, "arm": arm, **{c: round(float(v), 4) for c, v in row.items()}}
            for arm, row in arms.iterrows()]

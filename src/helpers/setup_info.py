@@ -6,13 +6,14 @@ import os
 import platform
 
 import pandas as pd
+import psutil
 
 from . import runs
+from .tasks import get_task
 
 
 def hardware() -> dict[str, object]:
     """The machine that computes: device, cores, memory, threads and precision support."""
-    import psutil
     import torch
 
     info: dict[str, object] = {
@@ -54,8 +55,6 @@ def as_table(mapping: dict) -> pd.DataFrame:
 
 def plan_table(cfg) -> pd.DataFrame:
     """One row per target task of the plan: group, format, metric, test languages."""
-    from .tasks import get_task
-
     rows = []
     for name in cfg.tasks:
         spec = get_task(name)
