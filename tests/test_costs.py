@@ -103,3 +103,25 @@ def test_bad_rows_are_refused(isolated_results):
     row = costs.training_cost_row(profile="smoke", arm="direct", phase="target", task="xnli", seed=1,
                                   examples=1, tokens=1, steps=1, wall_s=0.1, flops=1)
     assert row["peak_mem_mb"] > 10  # this process's max RSS
+
+
+def test_cost_identity_follows_the_lineage_to_its_preset(tmp_path):
+    """model: the preset at the start of the lineage (through each run's params.json); recipe: a digest
+    of the resolved recipes that changes with any field; source: the kind of a source without a root."""
+    import json
+
+    inter = tmp_path / "mnli" / "seed1"
+    inter.mkdir(parents=True)
+    (inter / "params.json").write_text(json.dumps({"init": "tiny"}))
+    target = tmp_path / "mnli___xnli" / "seed1"
+    target.mkdir(parents=True)
+    (target / "params.json").write_text(json.dumps({"init": str(inter)}))
+
+    class Source:
+        kind = "embedded"
+
+    a = costs.cost_identity({"init": str(target), "recipes": [{"learning_rate": 1e-4}]}, Source())
+    assert a == {"model": "tiny", "source": "embedded", "recipe": "ddc358dcace2"}  # sha256 of the sorted JSON list
+    b = costs.cost_identity({"init": "e5-small", "recipe": {"learning_rate": 2e-4}}, "hub")
+    assert b["model"] == "e5-small" and b["source"] == "hub" and b["recipe"] != a["recipe"]
+    assert costs.cost_identity({"init": str(tmp_path / "elsewhere")}, Source())["model"] == "elsewhere"

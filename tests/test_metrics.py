@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
+import warnings
 
 import pytest
 from seqeval.metrics import f1_score
 
 from helpers.errors import StudyError
 from helpers.metrics import (
-    aggregate, average_precision_at_k, map_at_k, mlqa_normalize, primary_metric, qa_scores, score,
+    average_precision_at_k, dev_metric_name, make_compute_metrics, map_at_k, mlqa_normalize, primary_metric, qa_scores, score,
     seqeval_scores, squad_normalize,
 )
 
@@ -83,18 +83,77 @@ def test_primary_metric():
         "accuracy", "f1", "f1", "map@20", "accuracy"]
 
 
-def test_aggregate_languages_then_tasks_then_groups():
-    rows = [
-        {"task": "xnli", "language": "de", "metric": "accuracy", "value": 80},
-        {"task": "xnli", "language": "zh", "metric": "accuracy", "value": 60},  # xnli 70
-        {"task": "xcopa", "language": "sw", "metric": "accuracy", "value": 50},  # classification (70+50)/2=60
-        {"task": "xquad", "language": "de", "metric": "f1", "value": 90},
-        {"task": "xquad", "language": "de", "metric": "exact_match", "value": 70},  # not in the primary number
-        {"task": "udpos", "language": "de", "metric": "precision", "value": 1},  # ignored
-    ]
-    agg = aggregate(rows)
-    assert agg["tasks"] == {"xnli": 70.0, "xcopa": 50.0, "xquad": 90.0}
-    assert agg["groups"] == {"classification": 60.0, "question-answering": 90.0}
-    assert agg["overall"] == 75.0
-    assert agg["qa_exact_match"] == {"xquad": 70.0}
-    assert math.isnan(aggregate([])["overall"])
+# --------------------------------------------------------------------------- the Trainer's dev metric
+def _prediction(predictions, label_ids):
+    from transformers.trainer_utils import EvalPrediction
+
+    return EvalPrediction(predictions=predictions, label_ids=label_ids)
+
+
+def test_dev_metric_names():
+    assert [dev_metric_name(f) for f in ("pair-classification", "multiple-choice", "tagging", "span-qa")] == [
+        "accuracy", "accuracy", "f1", "f1"]
+
+
+def test_dev_accuracy_is_the_mean_of_argmax_hits():
+    import numpy as np
+
+    logits = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], dtype=np.float32)
+    got = make_compute_metrics("pair-classification")(_prediction(logits, np.array([1, 1, 1])))
+    assert got == {"accuracy": 100.0 * (2 / 3)}  # 66.66666666666666, not 200 / 3 (66.66666666666667)
+
+
+def test_dev_tagging_f1_equals_seqeval_f1_score_exactly():
+    """The dev F1 goes through seqeval_scores; it must equal seqeval's own f1_score bit for bit
+    (what selected the checkpoints before), -100 positions left out."""
+    import numpy as np
+
+    names = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        gold = rng.integers(0, len(names), size=(6, 9))
+        gold[:, 0] = -100
+        gold[rng.random(gold.shape) < 0.2] = -100
+        logits = rng.normal(size=(6, 9, len(names)))
+        got = make_compute_metrics("tagging", label_names=names)(_prediction(logits, gold))["f1"]
+        ids = logits.argmax(-1)
+        true = [[names[g] for g in row if g != -100] for row in gold]
+        pred = [[names[p] for p, g in zip(prow, grow) if g != -100] for prow, grow in zip(ids, gold)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = 100.0 * float(f1_score(true, pred))
+        assert got == expected
+    gold = np.array([[-100, 1, 2, 0, 3]])
+    logits = np.eye(len(names))[[0, 1, 2, 0, 0]][None]  # predicts B-PER I-PER, misses B-LOC
+    assert make_compute_metrics("tagging", label_names=names)(_prediction(logits, gold)) == {"f1": 2 * 1 * 0.5 / 1.5 * 100}
+
+
+def test_qa_dev_metric_selects_with_the_evaluation_n_best_search():
+    """The Trainer's dev F1 for span QA is the zero-shot evaluation's: answers from
+    ``evaluation.extract_answers`` (max-context rule included), scored by ``metrics.qa_scores``."""
+    import numpy as np
+
+    words = "alpha beta gamma delta epsilon zeta eta theta".split()
+    context = " ".join(words)
+    spans, pos = [], 0
+    for w in words:
+        spans.append([pos, pos + len(w)])
+        pos += len(w) + 1
+
+    def window(first: int, last: int) -> list:  # <s> q q </s> </s> context words </s>
+        return [None] * 5 + [list(spans[w]) for w in range(first, last)] + [None]
+
+    # window 1 holds words 0-4, window 2 words 3-7; "epsilon" ends window 1 (no right context)
+    offsets = [window(0, 5), window(3, 8)]
+    start = np.full((2, 11), -10.0, dtype=np.float32)
+    end = np.full((2, 11), -10.0, dtype=np.float32)
+    start[0, 9], end[0, 9] = 8.0, 3.0  # window 1: "epsilon" scores 11
+    start[1, 6], end[1, 7] = 5.0, 4.0  # window 2: "epsilon zeta" scores 9
+    examples = [{"id": "b", "context": context, "answers": {"text": ["epsilon zeta"], "answer_start": [23]}}]
+    compute = make_compute_metrics("span-qa", dev_examples=examples,
+                                   dev_features={"example_id": ["b", "b"], "offset_mapping": offsets})
+    # max context gives epsilon to window 2, so the answer is "epsilon zeta" (F1 100); a search
+    # without that rule would answer "epsilon" (F1 66.7)
+    assert compute(_prediction((start, end), None)) == {"f1": 100.0}
+    examples[0]["answers"]["text"] = ["epsilon"]
+    assert compute(_prediction((start, end), None))["f1"] == pytest.approx(200 / 3)

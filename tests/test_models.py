@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers import models
+from helpers import models, tiny_preset
 from helpers.errors import StudyError
 
 
@@ -36,18 +36,18 @@ def test_bad_head_and_path():
 
 
 def test_tiny_tokenizer_deterministic():
-    a = models.train_tiny_tokenizer().to_str()
-    b = models.train_tiny_tokenizer().to_str()
+    a = tiny_preset.train_tiny_tokenizer().to_str()
+    b = tiny_preset.train_tiny_tokenizer().to_str()
     assert hashlib.sha256(a.encode()).hexdigest() == hashlib.sha256(b.encode()).hexdigest()
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    return models.build_tiny(tmp_path_factory.mktemp("tiny") / "tiny")
+    return tiny_preset.build_tiny(tmp_path_factory.mktemp("tiny") / "tiny")
 
 
 def test_tiny_build_deterministic(tiny_dir, tmp_path):
-    again = models.build_tiny(tmp_path / "tiny")
+    again = tiny_preset.build_tiny(tmp_path / "tiny")
     for name in ("model.safetensors", "tokenizer.json", "config.json"):
         assert (tiny_dir / name).read_bytes() == (again / name).read_bytes(), name
 

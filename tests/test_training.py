@@ -20,7 +20,7 @@ sys.path.insert(0, str(FIXTURES))
 
 import tiny  # noqa: E402
 
-from helpers import costs, recipes, training  # noqa: E402
+from helpers import costs, distributed, models, multitask, recipes, runs, tasks, trainer, training  # noqa: E402
 from helpers.errors import StudyError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,13 +67,13 @@ def test_target_run_is_complete_cached_and_deterministic(pretrained, isolated_re
     wa, wb = _weights(a.run_dir), _weights(b.run_dir)
     assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
 
-    # a run directory written by an earlier training revision is trained again, not reused
-    assert params["revision"] == training.TRAINING_REVISION
-    params["revision"] = training.TRAINING_REVISION - 1
+    # a run directory written by other training code (another code digest) is trained again, not reused
+    assert params["code"] == runs.code_digest()
+    params["code"] = "0" * 64
     (a.run_dir / "params.json").write_text(json.dumps(params))
     redone = training.train_target("xnli", "direct", pretrained, profile="smoke", source=src, seed=1, recipe=RECIPE)
     assert not redone.cached and redone.metrics == a.metrics
-    assert json.loads((a.run_dir / "params.json").read_text())["revision"] == training.TRAINING_REVISION
+    assert json.loads((a.run_dir / "params.json").read_text())["code"] == runs.code_digest()
 
 
 def test_stilts_transfer_keeps_the_encoder_and_adds_a_new_head(pretrained, isolated_results):
@@ -83,7 +83,7 @@ def test_stilts_transfer_keeps_the_encoder_and_adds_a_new_head(pretrained, isola
     enc = _weights(inter.run_dir)
     assert not any("classifier" in k for k in enc)  # the encoder only
     assert any(k.endswith("word_embeddings.weight") for k in enc)
-    model = training.load_model(inter.run_dir, "token-classification", 7)
+    model = models.load_trainable(inter.run_dir, "token-classification", 7)
     state = model.state_dict()
     key = next(k for k in enc if k.endswith("encoder.layer.0.attention.self.query.weight"))
     assert (state["roberta." + key.removeprefix("roberta.")] == enc[key]).all()
@@ -97,35 +97,47 @@ def test_mlqa_shares_the_squad_model_and_retrieval_is_refused(pretrained, isolat
     assert training.target_stages("xcopa", "embedded") == (("copa", "train", "dev"),)
     assert training.target_stages("xcopa", "full")[0][0] == "siqa"
     for task in ("tatoeba", "lareqa", "mewslix"):
-        with pytest.raises(StudyError, match="retrieval task and is not trained.*xnli, xcopa, udpos, panx, xquad, tydiqa, mlqa"):
+        with pytest.raises(StudyError, match="retrieval task and is not trained.*xnli, xcopa, udpos, panx, xquad, mlqa, tydiqa$"):
             training.train_target(task, "direct", pretrained, profile="smoke", source=tiny.FakeSource(), seed=1)
     with pytest.raises(StudyError, match="valid profiles"):
         training.train_target("xnli", "direct", pretrained, profile="huge", source=tiny.FakeSource(), seed=1)
     assert not (isolated_results / "runs").exists()  # refused before any compute
 
 
+def test_target_stages_cover_the_registry_targets():
+    """Every target the registry trains a model for has its stages, and only those; the task lists
+    of training are the registry's."""
+    assert set(training.TARGET_DATA) == set(tasks.own_model_targets())
+    assert training.SHARED_TARGET == {"mlqa": "xquad"}
+    assert set(training.RETRIEVAL) == {"tatoeba", "lareqa", "mewslix"}
+    for target in tasks.trainable_targets():
+        stages = training.target_stages(target, "full")
+        assert all(tasks.get_task(data_task) and split == "train" for data_task, split, _ in stages)
+    assert training.target_stages("tydiqa", "smoke") == (("tydiqa", "train", None),)
+
+
 def test_mixing_weights_and_schedule():
-    w = training.mixing_weights({"mnli": 1000, "squad": 100, "copa": 10}, cap=100)
+    w = multitask.mixing_weights({"mnli": 1000, "squad": 100, "copa": 10}, cap=100)
     assert w == pytest.approx({"mnli": 100 / 210, "squad": 100 / 210, "copa": 10 / 210})
-    w2 = training.mixing_weights({"a": 400, "b": 100}, temperature=2.0)
+    w2 = multitask.mixing_weights({"a": 400, "b": 100}, temperature=2.0)
     assert w2 == pytest.approx({"a": 20 / 30, "b": 10 / 30})
-    s1 = training.mixture_schedule({"a": 5, "b": 3}, 2, 10, seed=3)
-    assert s1 == training.mixture_schedule({"a": 5, "b": 3}, 2, 10, seed=3)
+    s1 = multitask.mixture_schedule({"a": 5, "b": 3}, 2, 10, seed=3)
+    assert s1 == multitask.mixture_schedule({"a": 5, "b": 3}, 2, 10, seed=3)
     assert all(len(idx) == 2 and all(0 <= i < {"a": 5, "b": 3}[t] for i in idx) for t, idx in s1)
     assert {t for t, _ in s1} == {"a", "b"}
     with pytest.raises(StudyError, match="temperature must be positive"):
-        training.mixing_weights({"a": 1}, temperature=0)
+        multitask.mixing_weights({"a": 1}, temperature=0)
 
 
 def test_multitask_saves_a_shared_encoder(pretrained, isolated_results):
     src = tiny.FakeSource()
-    res = training.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
+    res = multitask.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
                                    init=pretrained, recipe=RECIPE)
     assert res.run_dir == isolated_results / "runs" / "smoke" / "multi" / "seed1"
     assert set(res.metrics) == {"mnli", "squad", "hellaswag", "mean"}
     assert res.cost["steps"] == 18  # 2 epochs x 36 examples / batch 4
     assert not any("heads" in k for k in _weights(res.run_dir))
-    cached = training.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
+    cached = multitask.train_multitask(["mnli", "squad", "hellaswag"], profile="smoke", source=src, seed=1,
                                       init=pretrained, recipe=RECIPE)
     assert cached.cached and cached.metrics == res.metrics
 
@@ -221,7 +233,7 @@ def test_corrupt_checkpoint_is_one_clear_line(tmp_path):
     weights = run / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     with pytest.raises(StudyError, match=r"cannot load the checkpoint .*direct___xnli/model\.safetensors"):
-        training.load_model(run, "sequence-classification", 3)
+        models.load_trainable(run, "sequence-classification", 3)
 
 
 def test_freeze_layers_freezes_only_the_lowest_layers():
@@ -232,12 +244,12 @@ def test_freeze_layers_freezes_only_the_lowest_layers():
     cfg = XLMRobertaConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
                            intermediate_size=32, max_position_embeddings=20, num_labels=2)
     model = XLMRobertaForSequenceClassification(cfg)
-    training._freeze_layers(model, 2)
+    trainer.freeze_layers(model, 2)
     frozen = [all(not p.requires_grad for p in layer.parameters()) for layer in model.roberta.encoder.layer]
     assert frozen == [True, True, False]
     assert all(p.requires_grad for p in model.classifier.parameters())
     with pytest.raises(StudyError, match="at most the 3 layers"):
-        training._freeze_layers(model, 4)
+        trainer.freeze_layers(model, 4)
 
 
 def test_run_lock_is_taken_by_rank_zero_only(tmp_path, monkeypatch):
@@ -254,7 +266,7 @@ def test_run_lock_is_taken_by_rank_zero_only(tmp_path, monkeypatch):
         done = threading.Event()
 
         def body():
-            with training._run_lock(run_dir):
+            with distributed.run_lock(run_dir):
                 done.set()
 
         worker = threading.Thread(target=body, daemon=True)
@@ -289,38 +301,6 @@ def test_run_directories_leave_out_the_frozen_embedding_matrix(isolated_results)
         assert torch.equal(models.read_weights(run_dir)[key], preset)
     model = models.load_model(str(target.run_dir), head="sequence-classification", keep_head=True)
     assert torch.equal(model.roberta.embeddings.word_embeddings.weight, preset)
-
-
-def test_qa_dev_metric_selects_with_the_evaluation_n_best_search():
-    """The Trainer's dev F1 for span QA is the zero-shot evaluation's: answers from
-    ``evaluation.extract_answers`` (max-context rule included), scored by ``metrics.qa_scores``."""
-    import numpy as np
-    from transformers.trainer_utils import EvalPrediction
-
-    words = "alpha beta gamma delta epsilon zeta eta theta".split()
-    context = " ".join(words)
-    spans, pos = [], 0
-    for w in words:
-        spans.append([pos, pos + len(w)])
-        pos += len(w) + 1
-
-    def window(first: int, last: int) -> list:  # <s> q q </s> </s> context words </s>
-        return [None] * 5 + [list(spans[w]) for w in range(first, last)] + [None]
-
-    # window 1 holds words 0-4, window 2 words 3-7; "epsilon" ends window 1 (no right context)
-    offsets = [window(0, 5), window(3, 8)]
-    start = np.full((2, 11), -10.0, dtype=np.float32)
-    end = np.full((2, 11), -10.0, dtype=np.float32)
-    start[0, 9], end[0, 9] = 8.0, 3.0  # window 1: "epsilon" scores 11
-    start[1, 6], end[1, 7] = 5.0, 4.0  # window 2: "epsilon zeta" scores 9
-    examples = [{"id": "b", "context": context, "answers": {"text": ["epsilon zeta"], "answer_start": [23]}}]
-    compute = training.make_compute_metrics("span-qa", dev_examples=examples,
-                                            dev_features={"example_id": ["b", "b"], "offset_mapping": offsets})
-    # max context gives epsilon to window 2, so the answer is "epsilon zeta" (F1 100); a search
-    # without that rule would answer "epsilon" (F1 66.7)
-    assert compute(EvalPrediction(predictions=(start, end), label_ids=None)) == {"f1": 100.0}
-    examples[0]["answers"]["text"] = ["epsilon"]
-    assert compute(EvalPrediction(predictions=(start, end), label_ids=None))["f1"] == pytest.approx(200 / 3)
 
 
 # ----------------------------------------------------------------------------- issue 15
@@ -393,8 +373,8 @@ def test_cost_rows_name_model_source_and_recipe(pretrained, isolated_results, tm
     rows = costs.read_training_cost()
     assert len(rows) == 2 and len({r["recipe"] for r in rows}) == 2  # an override gets its own row
     assert {r["source"] for r in rows} == {"fake"} and {r["model"] for r in rows} == {"tiny"}
-    assert training.source_identity(Source("embedded", tmp_path)) == "embedded"
+    assert costs.source_identity(Source("embedded", tmp_path)) == "embedded"
     (tmp_path / "x" / "xnli").mkdir(parents=True)
     (tmp_path / "x" / "xnli" / "test-de.tsv").write_text("a\tb\tneutral\n")
-    ident = training.source_identity(Source("xtreme-dir", tmp_path / "x"))
+    ident = costs.source_identity(Source("xtreme-dir", tmp_path / "x"))
     assert ident.startswith("xtreme-dir:") and len(ident) == len("xtreme-dir:") + 16

@@ -6,17 +6,24 @@ multiplications and attention, a multiply-add counted as two FLOPs); the
 optimizer update and element-wise work are not counted. A run's FLOPs are
 estimated as the FLOPs of measured steps scaled to the run's real tokens
 (see :func:`scale_flops`). :func:`record_training_cost` upserts one row per
-(profile, arm, phase, task, seed) into ``results/training_cost.csv``.
+(profile, arm, phase, task, seed, model, source, recipe) into ``results/training_cost.csv``;
+:func:`cost_identity` gives the last three (also the ``model`` and ``source`` columns of the
+zero-shot table, through :func:`helpers.models.lineage_preset` and :func:`source_identity`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import resource
 import sys
+from pathlib import Path
 from typing import Mapping
 
 from . import runs
 from .errors import StudyError, check_choice
+from .models import lineage_preset
+from .sources import source_fingerprint
 
 COLUMNS = (
     "profile", "arm", "phase", "task", "seed", "examples", "tokens", "steps",
@@ -54,8 +61,6 @@ def _structure_key(model, batch: Mapping) -> tuple | None:
             inputs.append((name, value))
         else:
             return None
-    import json
-
     # problem_type is set by the first forward of a classifier (it picks the loss, which is not counted)
     shape = {k: v for k, v in config.to_dict().items() if k != "problem_type"}
     trainable = tuple(name for name, p in model.named_parameters() if p.requires_grad)
@@ -190,3 +195,45 @@ def record_training_cost(row: Mapping) -> None:
 def read_training_cost() -> list[dict[str, str]]:
     """The rows of ``training_cost.csv`` ([] when absent)."""
     return runs.read_table(runs.results_root() / "training_cost.csv")
+
+
+# --------------------------------------------------------------------------- what identifies a row
+def source_id(source) -> str:
+    """A data source as the parameters of a run name it (``params.json``): its kind and root."""
+    if isinstance(source, str):
+        return source
+    for attr in ("describe", "name", "kind"):
+        value = getattr(source, attr, None)
+        if callable(value):
+            value = value()
+        if value:
+            root = getattr(source, "root", None)
+            return f"{value}:{root}" if root else str(value)
+    return type(source).__name__
+
+
+def source_identity(source) -> str:
+    """What identifies a data source in the results tables, the same on every machine.
+
+    ``embedded`` and ``hub`` name themselves (the generated benchmark is a
+    function of the code); a directory source adds a digest of its file names
+    and sizes (``xtreme-dir:3f2a...``), so two data directories never share rows.
+    """
+    kind = getattr(source, "kind", None) or getattr(source, "name", None) or source_id(source)
+    root = getattr(source, "root", None)
+    if kind in ("embedded", "hub") or root is None:
+        return str(kind)
+    return f"{kind}:{source_fingerprint(Path(root))}"
+
+
+def cost_identity(params: Mapping, source) -> dict:
+    """The training-cost columns that, beside profile/arm/phase/task/seed, change a run's numbers.
+
+    ``model``: the preset the lineage starts from; ``source``: the data source;
+    ``recipe``: a short digest of the resolved recipe(s) in a run's ``params``
+    (``recipes`` of a single-task run, ``recipe`` of a multi-task one), so
+    ``--set`` overrides get rows of their own.
+    """
+    recipes_ = params.get("recipes") or [params.get("recipe")]
+    digest = hashlib.sha256(json.dumps(recipes_, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return {"model": lineage_preset(params["init"]), "source": source_identity(source), "recipe": digest}

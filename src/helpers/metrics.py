@@ -1,4 +1,4 @@
-"""XTREME-R's official metrics, written for this study, and the averaging.
+"""XTREME-R's official metrics, written for this study, and the training dev-set metrics.
 
 What each task is scored with (as google-research/xtreme ``evaluate.py`` and
 ``third_party/`` do it):
@@ -20,23 +20,28 @@ What each task is scored with (as google-research/xtreme ``evaluate.py`` and
 Scores are on a 0-100 scale. **QA convention**: the primary QA number is F1;
 exact match is reported beside it (``exact_match``) but never averaged into the
 primary score. (XTREME's own leaderboard averaged (EM+F1)/2; this study does not.)
+
+The Trainer's dev metric (:func:`make_compute_metrics`, what selects the best
+checkpoint on the English dev set) uses the same functions: SQuAD F1 through
+:func:`qa_scores` and seqeval F1 through :func:`seqeval_scores`; accuracy there
+is the mean of argmax hits.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import string
 import sys
 import unicodedata
 import warnings
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
-from .errors import StudyError
-from .tasks import GROUPS, get_task
+import numpy as np
 
-PRIMARY = {"accuracy": "accuracy", "f1": "f1", "map@20": "map@20"}
+from .errors import StudyError
+from .tasks import get_task
+
 MAP_K = 20
 
 
@@ -67,7 +72,7 @@ def seqeval_scores(predictions: Sequence[Sequence[str]], references: Sequence[Se
     for i, (p, r) in enumerate(zip(preds, refs)):
         if len(p) != len(r):
             raise StudyError(f"sentence {i}: {len(p)} predicted tags for {len(r)} tokens")
-    from seqeval.metrics.sequence_labeling import get_entities
+    from seqeval.metrics.sequence_labeling import get_entities  # imports scikit-learn: 2 s, only when tagging
 
     # seqeval's default (micro, non-strict) mode, as evaluate.py calls it; the entity sets are
     # extracted once instead of three times (f1/precision/recall), with identical results.
@@ -259,7 +264,7 @@ def score(task: str, predictions, references, lang: str) -> dict[str, float]:
             out["accuracy"] = accuracy(flat_p, flat_r)
         return out
     if fmt == "span-qa":
-        return qa_scores(list(predictions), list(references), lang if task == "mlqa" else None)
+        return qa_scores(list(predictions), list(references), lang if spec.language_aware_metric else None)
     if fmt == "retrieval":
         golds = [set(g) for g in references]
         if spec.metric == "accuracy":
@@ -268,38 +273,43 @@ def score(task: str, predictions, references, lang: str) -> dict[str, float]:
     raise StudyError(f"no metric for format {fmt!r}")
 
 
-def aggregate(rows: Iterable[Mapping]) -> dict:
-    """Average the primary metric over languages, then tasks, then groups.
+# --------------------------------------------------------------------------- the Trainer's dev metric
+def dev_metric_name(fmt: str) -> str:
+    """The dev metric that selects a checkpoint of a task of format ``fmt``: ``f1`` or ``accuracy``."""
+    return "f1" if fmt in ("tagging", "span-qa") else "accuracy"
 
-    ``rows`` are dicts with ``task``, ``language``, ``metric`` and ``value`` (as in
-    ``results/zero_shot.csv``); rows whose metric is not the task's primary metric
-    are ignored, except ``exact_match`` of QA tasks, which is averaged separately.
-    Returns ``{"languages": {task: {lang: v}}, "tasks": {task: mean}, "groups":
-    {group: mean of its tasks}, "overall": mean of the groups, "qa_exact_match":
-    {task: mean}}``. The QA primary number is F1 (see the module docstring).
+
+def make_compute_metrics(fmt: str, *, label_names=None, dev_examples=None, dev_features=None):
+    """A ``compute_metrics`` for the Trainer: accuracy, seqeval F1 (tagging) or SQuAD F1 (QA), 0-100.
+
+    These select the best checkpoint on the English dev set. QA answers come
+    from the zero-shot evaluation's n-best search
+    (:func:`helpers.evaluation.extract_answers`) and are scored with
+    :func:`qa_scores`, so a checkpoint is selected by the metric it is
+    reported with; tagging predictions (label ids, -100 where no word starts)
+    are scored with :func:`seqeval_scores`.
     """
-    per_lang: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    em: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        task = row["task"] if "task" in row else row["target_task"]
-        spec = get_task(task)
-        value = float(row["value"])
-        if math.isnan(value):
-            continue
-        if row["metric"] == spec.metric:
-            per_lang[task][row["language"]].append(value)
-        elif row["metric"] == "exact_match" and spec.format == "span-qa":
-            em[task][row["language"]].append(value)
-    languages = {t: {l: sum(v) / len(v) for l, v in langs.items()} for t, langs in per_lang.items()}
-    tasks = {t: sum(l.values()) / len(l) for t, l in languages.items()}
-    groups: dict[str, float] = {}
-    for group in GROUPS:
-        vals = [v for t, v in tasks.items() if get_task(t).group == group]
-        if vals:
-            groups[group] = sum(vals) / len(vals)
-    overall = sum(groups.values()) / len(groups) if groups else float("nan")
-    qa_em = {}
-    for t, langs in em.items():
-        means = [sum(v) / len(v) for v in langs.values()]
-        qa_em[t] = sum(means) / len(means)
-    return {"languages": languages, "tasks": tasks, "groups": groups, "overall": overall, "qa_exact_match": qa_em}
+
+    def compute(pred) -> dict[str, float]:
+        predictions, labels = pred.predictions, pred.label_ids
+        if fmt == "span-qa":
+            from .evaluation import extract_answers  # evaluation imports this module
+
+            features = [{"example_id": eid, "offset_mapping": offsets}
+                        for eid, offsets in zip(dev_features["example_id"], dev_features["offset_mapping"])]
+            answers = extract_answers(dev_examples, features, predictions[0], predictions[1])
+            return {"f1": qa_scores([answers[str(ex["id"])] for ex in dev_examples], dev_examples)["f1"]}
+        if isinstance(predictions, tuple):
+            predictions = predictions[0]
+        ids = np.asarray(predictions).argmax(-1)
+        labels = np.asarray(labels)
+        if fmt == "tagging":
+            gold, guess = [], []
+            for row_pred, row_gold in zip(ids, labels):
+                keep = row_gold != -100
+                gold.append([label_names[i] for i in row_gold[keep]])
+                guess.append([label_names[i] for i in row_pred[keep]])
+            return {"f1": seqeval_scores(guess, gold)["f1"]}
+        return {"accuracy": 100.0 * float(np.mean(ids == labels))}
+
+    return compute

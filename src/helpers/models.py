@@ -25,16 +25,17 @@ the converted cache): what timing needs, offline.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .errors import StudyError, check_choice, check_positive, invalid_choice
+from .e5convert import ensure_converted
 
 log = logging.getLogger(__name__)
 
@@ -144,184 +145,45 @@ def get_preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-# --------------------------------------------------------------------------- tiny
-TINY_SEED = 0
-TINY_VOCAB = 1200
-TINY_CORPUS: tuple[str, ...] = (
-    "The cat sat on the mat and looked at the garden.",
-    "A man is playing a guitar on the street while people listen.",
-    "Where is the train station? It is next to the old market.",
-    "She reads a book every evening before she goes to sleep.",
-    "We will meet tomorrow at ten o'clock in the morning.",
-    "The weather is nice today, so the children play outside.",
-    "Die Katze sitzt auf der Matte und schaut in den Garten.",
-    "Ein Mann spielt Gitarre auf der Straße, und die Leute hören zu.",
-    "Wo ist der Bahnhof? Er ist neben dem alten Markt.",
-    "Wir treffen uns morgen um zehn Uhr am Morgen.",
-    "Le chat est assis sur le tapis et regarde le jardin.",
-    "Où est la gare ? Elle est à côté du vieux marché.",
-    "El gato está sentado en la alfombra y mira el jardín.",
-    "¿Dónde está la estación de tren? Está junto al mercado viejo.",
-    "Кошка сидит на коврике и смотрит в сад.",
-    "Где находится вокзал? Он рядом со старым рынком.",
-    "Мы встретимся завтра в десять часов утра.",
-    "猫坐在垫子上看着花园。",
-    "火车站在哪里？它在老市场旁边。",
-    "我们明天早上十点见面。今天天气很好，孩子们在外面玩。",
-    "القطة تجلس على الحصيرة وتنظر إلى الحديقة.",
-    "أين محطة القطار؟ إنها بجانب السوق القديم.",
-    "बिल्ली चटाई पर बैठी है और बगीचे को देख रही है।",
-    "रेलवे स्टेशन कहाँ है? यह पुराने बाज़ार के पास है।",
-    "Paka ameketi kwenye mkeka na anaangalia bustani.",
-    "Kedi paspasın üzerinde oturuyor ve bahçeye bakıyor.",
-    "Η γάτα κάθεται στο χαλί και κοιτάζει τον κήπο.",
-    "猫はマットの上に座って庭を見ています。",
-    "고양이가 매트 위에 앉아 정원을 보고 있다.",
-    "แมวนั่งอยู่บนเสื่อและมองดูสวน",
-    "Con mèo ngồi trên tấm thảm và nhìn ra vườn.",
-    "Kucing itu duduk di atas tikar dan melihat ke taman.",
-    "0123456789 + - * / = % ( ) [ ] , . ; : ! ? ' \" & @ #",
-)
-_TINY_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F))
-
-
-def tiny_dir() -> Path:
-    from .runs import cache_root
-
-    return cache_root() / "models" / "tiny"
-
-
-def _tiny_digest(corpus: Sequence[str], seed: int, vocab_size: int) -> str:
-    src = Path(__file__).read_bytes()
-    payload = json.dumps({"corpus": list(corpus), "seed": seed, "vocab": vocab_size}, ensure_ascii=False)
-    return hashlib.sha256(src + payload.encode()).hexdigest()[:16]
-
-
-def train_tiny_tokenizer(corpus: Iterable[str] = TINY_CORPUS, vocab_size: int = TINY_VOCAB):
-    """A Unigram ``tokenizers.Tokenizer`` trained on ``corpus`` with XLM-R's specials and templates.
-
-    ``<s>``=0, ``<pad>``=1, ``</s>``=2, ``<unk>``=3, ``<mask>`` last; NFKC,
-    collapsed spaces and U+2581 word starts as in XLM-R.
-    """
-    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
-    from tokenizers.models import Unigram
-
-    meta = "\u2581"
-    corpus = list(corpus)
-    tok = Tokenizer(Unigram())
-    tok.normalizer = normalizers.Sequence(
-        [
-            normalizers.NFKC(),
-            normalizers.Replace(Regex(r"\s+"), " "),
-            normalizers.Prepend(" "),
-            normalizers.Replace(Regex(" {2,}"), " "),
-            normalizers.Replace(" ", meta),
-        ]
-    )
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=meta, prepend_scheme="never", split=True)
-    alphabet = sorted(set(_TINY_ALPHABET) | {c for line in corpus for c in line if not c.isspace()})
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-        unk_token="<unk>",
-        initial_alphabet=alphabet,
-        shrinking_factor=0.75,
-        show_progress=False,
-    )
-    tok.train_from_iterator(corpus, trainer=trainer)
-    # the trainer's parallel sums differ in the last bits from run to run, and the
-    # characters it appends get ``min + k * 1e-4`` scores in hash order: round the
-    # scores, score single characters by their corpus frequency, sort ties by piece
-    state = json.loads(tok.to_str())
-    counts: dict[str, int] = {}
-    for line in corpus:
-        for word in line.split():
-            counts[meta] = counts.get(meta, 0) + 1
-            for c in word:
-                counts[c] = counts.get(c, 0) + 1
-    total = sum(counts.values()) + len(alphabet)
-    vocab = []
-    for piece, score in state["model"]["vocab"][4:]:
-        if len(piece) == 1:
-            score = math.log((counts.get(piece, 0) + 0.5) / total) - 1.0
-        vocab.append([piece, round(score, 6)])
-    state["model"]["vocab"] = state["model"]["vocab"][:4] + sorted(vocab, key=lambda item: (-item[1], item[0]))
-    tok = Tokenizer.from_str(json.dumps(state))
-    tok.add_special_tokens(["<mask>"])
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>",
-        pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", 0), ("</s>", 2)],
-    )
-    tok.decoder = decoders.Metaspace(replacement=meta, prepend_scheme="always", split=True)
-    return tok
-
-
-def build_tiny(dest: str | os.PathLike | None = None, corpus: Sequence[str] | None = None, seed: int = TINY_SEED) -> Path:
-    """Write the tiny preset (tokenizer + randomly initialised encoder) into ``dest``, deterministically."""
-    import torch
-    from transformers import XLMRobertaConfig, XLMRobertaModel
-
-    from .e5convert import wrap_fast
-    from .runs import atomic_directory, atomic_write_json
-
-    corpus = tuple(corpus) if corpus is not None else TINY_CORPUS
-    if not corpus:
-        raise StudyError("the tiny tokenizer needs a non-empty corpus")
-    dest = Path(dest) if dest is not None else tiny_dir()
-    preset = PRESETS["tiny"]
-    tok = train_tiny_tokenizer(corpus)
-    fast = wrap_fast(tok, model_max_length=preset.max_length)
-    kwargs = preset.config_kwargs()
-    kwargs["vocab_size"] = tok.get_vocab_size()
-    config = XLMRobertaConfig(
-        **kwargs, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
-        tokenizer_class="PreTrainedTokenizerFast",
-    )
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = XLMRobertaModel(config)
-    finally:
-        torch.random.set_rng_state(state)
-    with atomic_directory(dest, kind="tiny-preset", owned_if=("tiny.json",)) as tmp:
-        model.save_pretrained(tmp)
-        fast.save_pretrained(tmp)
-        atomic_write_json(tmp / "tiny.json", {"digest": _tiny_digest(corpus, seed, TINY_VOCAB), "seed": seed})
-    return dest
-
-
-def ensure_tiny(dest: str | os.PathLike | None = None, corpus: Sequence[str] | None = None, seed: int = TINY_SEED) -> Path:
-    """The tiny preset's directory, built once per corpus/seed/code."""
-    from .runs import file_lock, read_json
-
-    corpus = tuple(corpus) if corpus is not None else TINY_CORPUS
-    dest = Path(dest) if dest is not None else tiny_dir()
-    digest = _tiny_digest(corpus, seed, TINY_VOCAB)
-
-    def fresh() -> bool:
-        try:
-            return read_json(dest / "tiny.json").get("digest") == digest and (dest / "config.json").is_file()
-        except (OSError, ValueError):
-            return False
-
-    if fresh():
-        return dest
-    with file_lock(dest):
-        if not fresh():
-            build_tiny(dest, corpus, seed)
-    return dest
-
-
 # --------------------------------------------------------------------------- paths and tokenizers
-def _is_checkpoint(path: str | os.PathLike) -> bool:
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a saved model directory (it holds ``config.json``)."""
     return Path(path).is_dir() and (Path(path) / "config.json").is_file()
+
+
+def check_init(init: str | os.PathLike, arm: str | None = None) -> None:
+    """``init`` must be a model preset or a saved run directory; otherwise one line saying which it is not."""
+    if is_checkpoint(init):
+        return
+    text = str(init)
+    path = Path(text)
+    looks_like_path = os.sep in text or text.startswith(".") or path.exists()
+    if not looks_like_path:
+        get_preset(text)  # "unknown model preset ...; valid presets: ..."
+        return
+    whose = f"the intermediate run of arm {arm}" if arm and arm != "direct" else "the run directory"
+    if not path.exists():
+        raise StudyError(f"init {text} does not exist: expected {whose} (a folder holding config.json) "
+                         f"or a model preset, one of {', '.join(PRESETS)}")
+    raise StudyError(f"init {text} is not a saved run: expected {whose} as a folder holding config.json "
+                     f"and model.safetensors, or a model preset, one of {', '.join(PRESETS)}")
+
+
+def lineage_preset(init: str | os.PathLike, depth: int = 0) -> str:
+    """The model preset a lineage started from: ``init`` itself, or the ``init`` of the run it names."""
+    if str(init) in PRESETS:
+        return str(init)
+    params = Path(init) / "params.json"
+    if depth < 4 and params.is_file():
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return lineage_preset(json.loads(params.read_text(encoding="utf-8"))["init"], depth + 1)
+    return frozen_source(init) or Path(init).name
 
 
 def _resolve(preset_or_path: str) -> tuple[Preset | None, Path | None]:
     if preset_or_path in PRESETS:
         return PRESETS[preset_or_path], None
-    if _is_checkpoint(preset_or_path):
+    if is_checkpoint(preset_or_path):
         return None, Path(preset_or_path)
     valid = list(PRESETS) + ["<a checkpoint directory with config.json>"]
     raise invalid_choice("model preset", preset_or_path, valid)
@@ -331,18 +193,16 @@ def model_path(preset: str) -> str:
     """What to pass to ``from_pretrained``: the local directory, or the hub id for ``xlmr-*``."""
     p = get_preset(preset)
     if p.name == "e5-small":
-        from .e5convert import ensure_converted
-
         return str(ensure_converted())
     if p.name == "tiny":
+        from .tiny_preset import ensure_tiny  # tiny_preset imports this module: imported here, not at the top
+
         return str(ensure_tiny())
     return str(p.hub_id)
 
 
 def _xlmr_vocab_tokenizer_dir() -> Path:
     """The real XLM-R tokenizer, offline: the converted cache (same 250,002 pieces and ids)."""
-    from .e5convert import ensure_converted
-
     return ensure_converted()
 
 
@@ -469,6 +329,29 @@ def load_model(
     model = auto.from_config(config, **loading)
     _load_encoder_weights(model, Path(source))
     return model
+
+
+def load_trainable(init: str | os.PathLike, head: str, num_labels: int | None = None):
+    """The model a training stage starts from: ``head`` on the encoder of a preset or a saved run directory.
+
+    A run directory loads through ``from_pretrained`` (:func:`from_saved`), which initialises a head
+    the directory lacks as transformers does; the question-answering head always has two labels.
+    A truncated or corrupt checkpoint fails with one line.
+    """
+    import transformers
+
+    check_choice("head", head, [h for h in HEADS if h != "encoder"])
+    if head == "question-answering":
+        num_labels = 2  # start and end logits, whatever head the checkpoint's config last described
+    if not is_checkpoint(init):
+        return load_model(str(init), head=head, num_labels=num_labels)
+    kwargs = {"num_labels": num_labels} if num_labels else {}
+    try:
+        return from_saved(getattr(transformers, AUTO_CLASSES[head]), init, **kwargs)
+    except Exception as exc:  # a truncated or corrupt checkpoint: one clear line
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise StudyError(f"cannot load the checkpoint {Path(init) / 'model.safetensors'} ({type(exc).__name__}: "
+                         f"{first}); delete {init} and rerun the training that wrote it") from None
 
 
 def _load_encoder_weights(model, directory: Path) -> None:
@@ -605,6 +488,4 @@ def from_saved(auto, directory: str | os.PathLike, config=None, **kwargs):
 
 def describe(preset: str) -> dict:
     """A preset as a plain dict (for the setup chapter's tables)."""
-    from dataclasses import asdict
-
     return asdict(get_preset(preset))
