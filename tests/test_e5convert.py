@@ -109,7 +109,7 @@ def test_pair_template_and_offsets(tokenizer):
 
 
 def test_engine_token_counts_agree(tokenizer):
-    from helpers.verify_encoder import Engine, token_counts
+    from studytools.verify_encoder import Engine, token_counts
 
     engine = Engine()
     texts = list(PINNED)

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 import torch
 
-from helpers import efficiency
-from helpers.bench import FALLBACK_SENTENCES, train_tokenizer, xlmr_shaped_model
+from helpers import compression, deployed, efficiency
+from tiny_models import FALLBACK_SENTENCES, train_tokenizer, xlmr_shaped_model
 from helpers.config import configure
 from helpers.errors import StudyError
 from helpers.timing import make_batches
@@ -125,14 +125,14 @@ def _bert_classifier(layers=2):
 
 
 def test_ffn_linear_names_are_the_feed_forward_blocks_only():
-    names = efficiency.ffn_linear_names(_bert_classifier())
+    names = compression.ffn_linear_names(_bert_classifier())
     assert names == ["bert.encoder.layer.0.intermediate.dense", "bert.encoder.layer.0.output.dense",
                      "bert.encoder.layer.1.intermediate.dense", "bert.encoder.layer.1.output.dense"]
 
 
 def test_compress_variants_and_module_precisions():
     model = _bert_classifier()
-    table = {v: efficiency.module_precisions(efficiency.compress(model, v)) for v in ("fp32", "int8", "int8-mixed")}
+    table = {v: compression.module_precisions(compression.compress(model, v)) for v in ("fp32", "int8", "int8-mixed")}
 
     def count(variant, role, precision):
         t = table[variant]
@@ -145,9 +145,9 @@ def test_compress_variants_and_module_precisions():
     assert count("int8-mixed", "FFN in (hidden -> 4h)", "fp32") == 2 and count("int8-mixed", "attention output", "int8") == 2
     assert count("int8-mixed", "task head", "int8") == 1
     assert set(table["fp32"]["precision"]) == {"fp32"}
-    assert efficiency.compress(model, "fp32") is model
+    assert compression.compress(model, "fp32") is model
     with pytest.raises(StudyError, match="valid compressions: fp32, bf16, int8, int8-mixed"):
-        efficiency.compress(model, "int4")
+        compression.compress(model, "int4")
 
 
 class _OneLinear(torch.nn.Module):
@@ -162,13 +162,13 @@ class _OneLinear(torch.nn.Module):
 def test_linear_input_outliers_pins_the_int8_step_and_the_zeroed_share():
     # one outlier dimension (100) in real tokens; the padded position's -20 widens the range int8 sees
     x = torch.tensor([[[100.0, 0.1, 0.2, -0.1], [0.3, 0.1, 0.1, 0.1], [-20.0, 0.0, 0.0, 0.0]]])
-    table = efficiency.linear_input_outliers(_OneLinear(), [{"x": x, "attention_mask": torch.tensor([[1, 1, 0]])}])
+    table = compression.linear_input_outliers(_OneLinear(), [{"x": x, "attention_mask": torch.tensor([[1, 1, 0]])}])
     row = table.iloc[0]
     assert row["module"] == "proj" and row["max_abs"] == pytest.approx(100.0) and row["top_dim"] == 0
     assert row["outlier_dims"] == 1 and row["int8_step"] == pytest.approx(120.0 / 127)
     assert row["zeroed"] == pytest.approx(7 / 8)  # every real input but the outlier is below half a step
     assert row["median_abs"] == pytest.approx(0.1)
-    summary = efficiency.outliers_by_role(table)
+    summary = compression.outliers_by_role(table)
     assert summary.loc["other", "layers with outlier dims"] == 1
 
 
@@ -178,22 +178,22 @@ def test_mlperf_verdicts_at_99_percent_of_fp32():
             {"task": "xnli", "arm": "direct", "dtype": "int8-mixed", "examples": 64, "value": 59.3},
             {"task": "xnli", "arm": "mnli", "dtype": "fp32", "examples": 64, "value": 50.0},
             {"task": "xnli", "arm": "mnli", "dtype": "int8", "examples": 64, "value": 51.0}]
-    out = {(r["arm"], r["dtype"]): r for r in efficiency.mlperf_verdicts(rows)}
+    out = {(r["arm"], r["dtype"]): r for r in compression.mlperf_verdicts(rows)}
     assert out[("direct", "int8")]["mlperf_99"] == "keeps 99%" and out[("direct", "int8")]["keep"] == pytest.approx(0.99)
     assert out[("direct", "int8-mixed")]["mlperf_99"] == "loses" and out[("direct", "fp32")]["mlperf_99"] == "(reference)"
     assert out[("mnli", "int8")]["fp32_value"] == 50.0 and out[("mnli", "int8")]["mlperf_99"] == "keeps 99%"
     with pytest.raises(StudyError, match="no fp32 score"):
-        efficiency.mlperf_verdicts(rows[1:2])
+        compression.mlperf_verdicts(rows[1:2])
 
 
 def test_compression_scores_score_every_example_and_record_a_keyed_table(monkeypatch, tmp_path):
     from helpers import evaluation, pipeline, sources
     from helpers.runs import read_table
-    from helpers.timing import dtype_label
+    from helpers.devices import dtype_label
 
     cfg = configure(profile="smoke", task="xnli", arm="direct,mnli")
     model = _bert_classifier()
-    monkeypatch.setattr(efficiency, "load_arm_model", lambda cfg, arm, task: model)
+    monkeypatch.setattr(deployed, "load_arm_model", lambda cfg, arm, task: model)
     monkeypatch.setattr(pipeline, "arm_model", lambda cfg, arm, task: ("x", f"runs/{arm}___{task}/seed1"))
     monkeypatch.setattr(pipeline, "source_id", lambda cfg: "embedded")
     monkeypatch.setattr("helpers.models.load_tokenizer", lambda preset: None)
@@ -207,7 +207,7 @@ def test_compression_scores_score_every_example_and_record_a_keyed_table(monkeyp
         return [{"metric": "accuracy", "value": value, "language": lang} for lang in langs]
 
     monkeypatch.setattr(evaluation, "evaluate_zero_shot", fake_eval)
-    frame = efficiency.compression_scores(cfg, ["xnli"])
+    frame = compression.compression_scores(cfg, ["xnli"])
     assert seen == [None] * 6 and set(frame["examples"]) == {7}
     got = frame.set_index(["arm", "dtype"])
     assert got.loc[("direct", "int8"), "keep"] == pytest.approx(0.5) and got.loc[("direct", "int8"), "mlperf_99"] == "loses"
@@ -215,25 +215,25 @@ def test_compression_scores_score_every_example_and_record_a_keyed_table(monkeyp
     assert got.loc[("direct", "int8-mixed"), "mlperf_99"] == "keeps 99%"
     assert got.loc[("mnli", "int8-mixed"), "keep"] == pytest.approx(54.7 / 55.0)
     assert got.loc[("mnli", "int8-mixed"), "mlperf_99"] == "keeps 99%"  # 0.9945
-    path = efficiency.record_compression(frame, tmp_path / "compression.csv")
-    efficiency.record_compression(frame, path)  # rerun: replaced, not duplicated
+    path = compression.record_compression(frame, tmp_path / "compression.csv")
+    compression.record_compression(frame, path)  # rerun: replaced, not duplicated
     table = read_table(path)
-    assert len(table) == 6 and list(table[0])[:8] == list(efficiency.COMPRESSION_KEY)
+    assert len(table) == 6 and list(table[0])[:8] == list(compression.COMPRESSION_KEY)
     with pytest.raises(StudyError, match="must include fp32"):
-        efficiency.compression_scores(cfg, ["xnli"], dtypes=("int8",))
+        compression.compression_scores(cfg, ["xnli"], dtypes=("int8",))
 
 
 def test_compression_scores_direct_only_variants(monkeypatch):
     from helpers import evaluation, pipeline, sources
 
     cfg = configure(profile="smoke", task="xnli", arm="direct,mnli")
-    monkeypatch.setattr(efficiency, "load_arm_model", lambda cfg, arm, task: _bert_classifier())
+    monkeypatch.setattr(deployed, "load_arm_model", lambda cfg, arm, task: _bert_classifier())
     monkeypatch.setattr(pipeline, "arm_model", lambda cfg, arm, task: ("x", "runs/x"))
     monkeypatch.setattr(pipeline, "source_id", lambda cfg: "embedded")
     monkeypatch.setattr("helpers.models.load_tokenizer", lambda preset: None)
     monkeypatch.setattr(sources, "load_examples", lambda task, split, lang, source, limit=None: [{}] * 5)
     monkeypatch.setattr(evaluation, "evaluate_zero_shot", lambda m, task, langs, source, **kw:
                         [{"metric": "accuracy", "value": 50.0, "language": lang} for lang in langs])
-    frame = efficiency.compression_scores(cfg, ["xnli"], dtypes=("fp32", "int8", "int8-mixed"), direct_only=("int8",))
+    frame = compression.compression_scores(cfg, ["xnli"], dtypes=("fp32", "int8", "int8-mixed"), direct_only=("int8",))
     assert sorted(zip(frame["arm"], frame["dtype"])) == [("direct", "fp32"), ("direct", "int8"), ("direct", "int8-mixed"),
                                                          ("mnli", "fp32"), ("mnli", "int8-mixed")]

@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "training"))
 
 from helpers import evaluation as ev  # noqa: E402
+from helpers import retrieval  # noqa: E402
 from helpers.errors import StudyError  # noqa: E402
 from tiny import make_config, make_tokenizer  # noqa: E402
 
@@ -248,7 +249,7 @@ def test_embed_is_masked_mean_of_layer_then_l2(tok):
 
     model = _tiny("XLMRobertaModel", num_hidden_layers=3)
     texts = ["the cat sat on the mat", "no", "paris is a city"]
-    got = ev.embed(model, tok, texts, layer=2, max_length=16, batch_size=2)
+    got = retrieval.embed(model, tok, texts, layer=2, max_length=16, batch_size=2)
     assert got.shape == (3, 32) and got.dtype == np.float32
     for i, text in enumerate(texts):
         enc = tok(text, return_tensors="pt")
@@ -260,26 +261,26 @@ def test_embed_is_masked_mean_of_layer_then_l2(tok):
     enc = tok(texts[1], return_tensors="pt")
     with torch.inference_mode():
         e = model.embeddings(input_ids=enc["input_ids"])[0].mean(0).numpy()
-    np.testing.assert_allclose(ev.embed(model, tok, texts[1:2], layer=0, max_length=16)[0], e / np.linalg.norm(e), atol=1e-5)
+    np.testing.assert_allclose(retrieval.embed(model, tok, texts[1:2], layer=0, max_length=16)[0], e / np.linalg.norm(e), atol=1e-5)
     # prefix is prepended; a head model is pooled through its encoder
-    np.testing.assert_array_equal(ev.embed(model, tok, ["cat"], layer=1, max_length=16, prefix="the "),
-                                  ev.embed(model, tok, ["the cat"], layer=1, max_length=16))
-    assert ev.embed(model, tok, [], layer=1, max_length=16).shape == (0, 32)
+    np.testing.assert_array_equal(retrieval.embed(model, tok, ["cat"], layer=1, max_length=16, prefix="the "),
+                                  retrieval.embed(model, tok, ["the cat"], layer=1, max_length=16))
+    assert retrieval.embed(model, tok, [], layer=1, max_length=16).shape == (0, 32)
     with pytest.raises(StudyError, match="from 0 \\(embeddings\\) to 3"):
-        ev.embed(model, tok, texts, layer=4, max_length=16)
+        retrieval.embed(model, tok, texts, layer=4, max_length=16)
 
 
 def test_embed_cache_embeds_each_text_once(tok, monkeypatch):
     model = _tiny("XLMRobertaModel", num_hidden_layers=2)
     texts = ["the cat sat on the mat", "paris is a city", "no"]
-    plain = ev.embed(model, tok, texts, layer=1, max_length=16, prefix="q: ")
+    plain = retrieval.embed(model, tok, texts, layer=1, max_length=16, prefix="q: ")
     cache: dict = {}
-    np.testing.assert_allclose(ev.embed(model, tok, texts, layer=1, max_length=16, prefix="q: ", cache=cache), plain,
+    np.testing.assert_allclose(retrieval.embed(model, tok, texts, layer=1, max_length=16, prefix="q: ", cache=cache), plain,
                                atol=1e-6)
     assert sorted(cache) == ["q: no", "q: paris is a city", "q: the cat sat on the mat"]
     calls = []
-    monkeypatch.setattr(ev, "_run_sorted", lambda *a, **k: calls.append(a) or [])
-    again = ev.embed(model, tok, [texts[1], texts[1], texts[0]], layer=1, max_length=16, prefix="q: ", cache=cache)
+    monkeypatch.setattr(retrieval, "run_batches", lambda *a, **k: calls.append(a) or [])
+    again = retrieval.embed(model, tok, [texts[1], texts[1], texts[0]], layer=1, max_length=16, prefix="q: ", cache=cache)
     assert calls == []  # every text was in the cache: the model did not run
     np.testing.assert_array_equal(again, np.stack([cache["q: paris is a city"]] * 2 + [cache["q: the cat sat on the mat"]]))
 
@@ -287,10 +288,10 @@ def test_embed_cache_embeds_each_text_once(tok, monkeypatch):
 def test_retrieve_ranks_by_cosine_pinned():
     q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     c = np.array([[0.0, 2.0], [3.0, 0.0], [1.0, 1.01], [-1.0, 0.0]])
-    np.testing.assert_array_equal(ev.retrieve(q, c), [[1, 2, 0, 3], [0, 2, 1, 3], [2, 0, 1, 3]])
-    np.testing.assert_array_equal(ev.retrieve(q, c, k=2), [[1, 2], [0, 2], [2, 0]])
+    np.testing.assert_array_equal(retrieval.retrieve(q, c), [[1, 2, 0, 3], [0, 2, 1, 3], [2, 0, 1, 3]])
+    np.testing.assert_array_equal(retrieval.retrieve(q, c, k=2), [[1, 2], [0, 2], [2, 0]])
     with pytest.raises(StudyError, match="equal widths"):
-        ev.retrieve(q, np.zeros((2, 3)))
+        retrieval.retrieve(q, np.zeros((2, 3)))
 
 
 # --------------------------------------------------------------------------- retrieval scores
@@ -305,12 +306,12 @@ def test_evaluate_retrieval_accuracy_and_map_pinned(tok):
     texts = ["the cat sat on the mat", "paris is a city"]
     # each query's identical text ranks first; query 1's gold is the *other* candidate (rank 2)
     rset = _rset(texts, texts, [{0}, {0}])
-    assert ev.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="tatoeba", lang="de") == {"accuracy": 50.0}
-    assert ev.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="lareqa", lang="de") == {"map@20": 75.0}
+    assert retrieval.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="tatoeba", lang="de") == {"accuracy": 50.0}
+    assert retrieval.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="lareqa", lang="de") == {"map@20": 75.0}
     both = _rset(texts, texts, [{0, 1}, {1}])  # AP = (1/1 + 2/2) / 2 and 1
-    assert ev.evaluate_retrieval(model, tok, both, layer=2, max_length=16, task="mewslix", lang="de") == {"map@20": 100.0}
+    assert retrieval.evaluate_retrieval(model, tok, both, layer=2, max_length=16, task="mewslix", lang="de") == {"map@20": 100.0}
     with pytest.raises(StudyError, match="2 queries but 1 gold"):
-        ev.evaluate_retrieval(model, tok, _rset(texts, texts, [{0}]), layer=1, max_length=16, task="tatoeba")
+        retrieval.evaluate_retrieval(model, tok, _rset(texts, texts, [{0}]), layer=1, max_length=16, task="tatoeba")
 
 
 # --------------------------------------------------------------------------- zero-shot rows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import gpu
+from helpers import gpu, gpu_import
 from helpers.errors import StudyError
 from helpers.runs import read_table
 
@@ -47,7 +47,7 @@ def test_length_batches_mask_exactly_the_lengths():
 
 def test_non_embedding_params_of_e5_small_match_levers_flops():
     # levers.log: e5-small at 146,122 real tok/s = 6.2 TFLOP/s with FLOPs/token = 2 x non-embedding parameters
-    n = gpu.non_embedding_params(384, 12, 1536)
+    n = gpu_import.non_embedding_params(384, 12, 1536)
     assert n == 21_293_568
     assert 2 * n * 146_122 / 1e12 == pytest.approx(6.2, abs=0.05)
 
@@ -89,7 +89,7 @@ def folder(tmp_path):
 
 
 def test_import_keeps_the_measurements_and_adds_provenance(folder, tmp_path):
-    inf_path, train_path = gpu.import_measurements(folder, gpu.H200_2026_11_30, tmp_path / "out")
+    inf_path, train_path = gpu_import.import_measurements(folder, gpu_import.H200_2026_11_30, tmp_path / "out")
     inf, train = read_table(inf_path), read_table(train_path)
     assert list(inf[0]) == list(gpu.INFERENCE_COLUMNS) and list(train[0]) == list(gpu.TRAINING_COLUMNS)
     assert all(r["device_name"] == "NVIDIA H200" and r["date"] == "2026-11-30" for r in inf + train)
@@ -112,11 +112,11 @@ def test_import_keeps_the_measurements_and_adds_provenance(folder, tmp_path):
 
 def test_import_refuses_a_folder_without_the_tables(tmp_path):
     with pytest.raises(StudyError, match="has no inference_gpu.csv; a measurement folder holds"):
-        gpu.import_measurements(tmp_path, gpu.H200_2026_11_30, tmp_path)
+        gpu_import.import_measurements(tmp_path, gpu_import.H200_2026_11_30, tmp_path)
 
 
 def test_summaries_and_gap_facts(folder, tmp_path):
-    inf_path, _ = gpu.import_measurements(folder, gpu.H200_2026_11_30, tmp_path / "out")
+    inf_path, _ = gpu_import.import_measurements(folder, gpu_import.H200_2026_11_30, tmp_path / "out")
     frame = pd.DataFrame(read_table(inf_path))
     grid = gpu.inference_summary(frame)
     assert list(grid["model"]) == ["xlmr-large", "e5-small"]
@@ -153,8 +153,8 @@ def test_committed_gpu_tables_name_the_gpu_date_and_versions_in_every_row():
 def test_import_command_line_writes_both_tables_and_refuses_unknown_folders(folder, tmp_path, capsys):
     from helpers.errors import run_cli
 
-    assert run_cli(gpu.main, ["import", str(folder), "--results-dir", str(tmp_path / "cli")]) == 0
+    assert run_cli(gpu_import.main, ["import", str(folder), "--results-dir", str(tmp_path / "cli")]) == 0
     assert (tmp_path / "cli" / "inference_gpu.csv").is_file() and (tmp_path / "cli" / "training_gpu.csv").is_file()
-    assert run_cli(gpu.main, ["import", str(tmp_path)]) == 2
+    assert run_cli(gpu_import.main, ["import", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("error: no provenance on file for") and "h200-2026-11-30" in err

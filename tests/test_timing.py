@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter
 
 import pytest
 import torch
 
-from helpers.bench import FALLBACK_SENTENCES, train_tokenizer, xlmr_shaped_model
+from tiny_models import FALLBACK_SENTENCES, train_tokenizer, xlmr_shaped_model
 from helpers.errors import StudyError
-from helpers import timing
+from helpers import devices, interleave, peaks, sweeps, timing
 from helpers.runs import read_table
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
@@ -66,18 +65,18 @@ def test_synthetic_batches_are_full():
 
 # --------------------------------------------------------------------------- the timer
 def test_schedule_alternates_and_random_is_a_seeded_permutation():
-    assert timing.schedule(2, 4) == [[0, 1], [1, 0], [0, 1], [1, 0]]
-    assert timing.schedule(3, 2, "fixed") == [[0, 1, 2], [0, 1, 2]]
-    rnd = timing.schedule(3, 5, "random", seed=1)
-    assert all(sorted(s) == [0, 1, 2] for s in rnd) and rnd == timing.schedule(3, 5, "random", seed=1)
+    assert interleave.schedule(2, 4) == [[0, 1], [1, 0], [0, 1], [1, 0]]
+    assert interleave.schedule(3, 2, "fixed") == [[0, 1, 2], [0, 1, 2]]
+    rnd = interleave.schedule(3, 5, "random", seed=1)
+    assert all(sorted(s) == [0, 1, 2] for s in rnd) and rnd == interleave.schedule(3, 5, "random", seed=1)
 
 
 def test_williams_square_pinned_and_balanced():
-    assert timing.williams_square(4) == [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]]
-    assert timing.williams_square(2) == [[0, 1], [1, 0]]
-    assert timing.williams_square(3)[3:] == [[2, 1, 0], [0, 2, 1], [1, 0, 2]]  # odd n: mirrored rows added
+    assert interleave.williams_square(4) == [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]]
+    assert interleave.williams_square(2) == [[0, 1], [1, 0]]
+    assert interleave.williams_square(3)[3:] == [[2, 1, 0], [0, 2, 1], [1, 0, 2]]  # odd n: mirrored rows added
     for n in (2, 3, 4, 5, 6):
-        rows = timing.williams_square(n)
+        rows = interleave.williams_square(n)
         assert len(rows) == (n if n % 2 == 0 else 2 * n)
         per_position = Counter((pos, x) for row in rows for pos, x in enumerate(row))
         assert set(per_position.values()) == {len(rows) // n}  # every entry in every position equally often
@@ -87,15 +86,15 @@ def test_williams_square_pinned_and_balanced():
 
 def test_balanced_schedule_gives_every_arm_every_position_equally_often():
     # 6 arms (five of the embedded profile and direct-aa), 12 repetitions: two Williams blocks
-    plan = timing.schedule(6, 12, "balanced", seed=3)
-    assert plan == timing.schedule(6, 12, "balanced", seed=3) and plan != timing.schedule(6, 12, "balanced", seed=4)
+    plan = interleave.schedule(6, 12, "balanced", seed=3)
+    assert plan == interleave.schedule(6, 12, "balanced", seed=3) and plan != interleave.schedule(6, 12, "balanced", seed=4)
     assert all(sorted(row) == list(range(6)) for row in plan)
     assert set(Counter((pos, x) for row in plan for pos, x in enumerate(row)).values()) == {2}
     # the old alternating order never puts arm 0 in the middle: the imbalance this replaces
-    alt = Counter((pos, x) for row in timing.schedule(6, 12) for pos, x in enumerate(row))
+    alt = Counter((pos, x) for row in interleave.schedule(6, 12) for pos, x in enumerate(row))
     assert alt[(0, 0)] == 6 and alt[(2, 0)] == 0
     with pytest.raises(StudyError, match="balanced"):
-        timing.schedule(2, 2, "latin")
+        interleave.schedule(2, 2, "latin")
 
 
 def test_time_arms_interleaves_and_counts_real_tokens(tok, tiny):
@@ -129,7 +128,7 @@ def test_time_arms_rejects_bad_input(tok, tiny):
         timing.make_batches(tok, [], 2, 8)
     if not torch.cuda.is_available():
         with pytest.raises(StudyError, match="no CUDA GPU"):
-            timing.resolve_device("cuda")
+            devices.resolve_device("cuda")
 
 
 # --------------------------------------------------------------------------- precision
@@ -138,12 +137,12 @@ def test_quantize_int8_keeps_outputs_close_and_leaves_the_original(tok):
     (batch,) = timing.make_batches(tok, TEXTS, batch_size=len(TEXTS), max_length=16)
     with torch.inference_mode():
         ref = model(**batch).last_hidden_state
-        q = timing.quantize_int8(model)
+        q = devices.quantize_int8(model)
         out = q(**batch).last_hidden_state
     mask = batch["attention_mask"].bool()
     cos = torch.nn.functional.cosine_similarity(ref[mask], out[mask], dim=-1)
     assert float(cos.min()) > 0.99
-    assert timing.dtype_label(q) == "int8" and timing.dtype_label(model) == "fp32"
+    assert devices.dtype_label(q) == "int8" and devices.dtype_label(model) == "fp32"
     assert type(model.encoder.layer[0].intermediate.dense) is torch.nn.Linear
 
 
@@ -172,7 +171,7 @@ def _precisions(model):
 @pytest.mark.parametrize("kind", ["bert", "xlmr"])
 def test_quantize_int8_quantizes_every_linear_and_the_head_but_not_embeddings_or_layernorm(tok, kind):
     model = _tiny_classifier(len(tok), kind)
-    q = timing.quantize_int8(model)
+    q = devices.quantize_int8(model)
     prec = _precisions(q)
     int8 = sorted(n for n, p in prec.items() if p == "int8")
     fp32 = sorted(n for n, p in prec.items() if p == "fp32")
@@ -188,17 +187,17 @@ def test_quantize_int8_quantizes_every_linear_and_the_head_but_not_embeddings_or
 def test_quantize_int8_keeps_named_linear_layers_in_fp32(tok):
     model = _tiny_classifier(len(tok))
     keep = ["bert.encoder.layer.0.output.dense", "classifier"]
-    prec = _precisions(timing.quantize_int8(model, keep_fp32=keep))
+    prec = _precisions(devices.quantize_int8(model, keep_fp32=keep))
     assert prec["bert.encoder.layer.0.output.dense"] == "fp32" and prec["classifier"] == "fp32"
     assert prec["bert.encoder.layer.0.attention.output.dense"] == "int8" and prec["bert.pooler.dense"] == "int8"
     assert sum(p == "int8" for p in prec.values()) == 14 - 2
     with pytest.raises(StudyError, match="keep_fp32 names no Linear module.*valid"):
-        timing.quantize_int8(model, keep_fp32=["bert.encoder.layer.0.output.LayerNorm"])
+        devices.quantize_int8(model, keep_fp32=["bert.encoder.layer.0.output.LayerNorm"])
 
 
 def test_cast_bf16(tok):
     model = xlmr_shaped_model(vocab_size=len(tok), **TINY)
-    assert timing.dtype_label(timing.cast(model, "bf16")) == "bf16"
+    assert devices.dtype_label(devices.cast(model, "bf16")) == "bf16"
 
 
 # --------------------------------------------------------------------------- FLOPs and peaks
@@ -209,33 +208,33 @@ def test_flops_per_token_pinned_including_attention():
     mask[1, 7:] = 0  # 17 real tokens
     # per layer: linears 2*B*S*(4*H*H + 2*H*F) = 2*20*(4096 + 4096) = 327680;
     # attention QK^T and AV: 2 * (2*B*S*S*H) = 2 * 12800 = 25600; two layers -> 706560
-    got = timing.flops_per_token(model, {"input_ids": ids, "attention_mask": mask})
+    got = peaks.flops_per_token(model, {"input_ids": ids, "attention_mask": mask})
     assert got == pytest.approx(706560 / 17)
     assert model.config._attn_implementation == "sdpa"  # restored after counting
 
 
 def test_matmul_peak_and_utilisation():
-    peak = timing.measure_matmul_peak("fp32", "cpu", n=64, min_seconds=0.01)
+    peak = peaks.measure_matmul_peak("fp32", "cpu", n=64, min_seconds=0.01)
     assert peak > 0
-    u = timing.utilisation(1e6, 1e3, 4e9)
+    u = peaks.utilisation(1e6, 1e3, 4e9)
     assert u["achieved_flops"] == 1e9 and u["fraction_of_peak"] == 0.25
-    assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12
-    assert timing.datasheet_peak("NVIDIA H100 PCIe", "bf16") is None
-    assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "fp32") is None
+    assert peaks.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12
+    assert peaks.datasheet_peak("NVIDIA H100 PCIe", "bf16") is None
+    assert peaks.datasheet_peak("NVIDIA H100 80GB HBM3", "fp32") is None
 
 
 def test_filled_texts_are_real_sentences_exactly_at_length(tok):
-    out = timing.filled_texts(tok, TEXTS, 24, 3)
+    out = sweeps.filled_texts(tok, TEXTS, 24, 3)
     assert len(out) == 3 and out[0].startswith(TEXTS[0] + " " + TEXTS[1])
     for text in out:
         assert len(tok(text, truncation=True, max_length=24)["input_ids"]) == 24
     with pytest.raises(StudyError):
-        timing.filled_texts(tok, ["", "  "], 8, 1)
+        sweeps.filled_texts(tok, ["", "  "], 8, 1)
 
 
 def test_batch_latency_percentiles_pinned(monkeypatch):
     times = iter([0.5, 0.001, 0.002, 0.003, 0.004, 0.010])  # one warm-up, then five requests
-    monkeypatch.setattr(timing, "_timed_pass", lambda model, batches, device: next(times))
+    monkeypatch.setattr(timing, "timed_pass", lambda model, batches, device: next(times))
     lat = timing.batch_latency(None, [{"input_ids": torch.ones(1, 2)}] * 5, warmup=1)
     assert lat["n"] == 5 and lat["p50_ms"] == pytest.approx(3.0) and lat["mean_ms"] == pytest.approx(4.0)
     assert lat["p90_ms"] == pytest.approx(7.6) and lat["p99_ms"] == pytest.approx(9.76)  # linear interpolation
@@ -266,26 +265,71 @@ def test_peak_memory_measures_what_the_pass_adds():
     ids = torch.ones(1, 4, dtype=torch.long)
     batch = [{"input_ids": ids, "attention_mask": ids}]
     # 128 MiB held during the pass (above glibc's largest mmap threshold, so freed back to the OS afterwards):
-    # the peak is at least that and well below the process's whole resident size
+    # the peak is at least that and well below the process's whole resident size (the model has no weights)
     peak = timing.peak_memory_mb(_Allocates(128), batch)
     assert 120.0 <= peak <= 200.0
     assert timing.peak_memory_mb(_Allocates(0), batch) < 60.0
 
 
+
+class _Chunks(torch.nn.Module):
+    """Holds ``mib`` MiB of activations in 64 KiB tensors for a moment: below glibc's mmap threshold, so once freed
+    they stay in the heap and a later pass reuses them without growing the resident set."""
+
+    def __init__(self, mib: int):
+        super().__init__()
+        self.mib = mib
+
+    def forward(self, input_ids, attention_mask):
+        import time
+
+        held = [torch.ones(2**14) for _ in range(self.mib * 16)]
+        time.sleep(0.05)
+        return len(held)
+
+
+def test_peak_memory_of_warm_passes_still_counts_their_activations():
+    # the chapter measures after its timed passes: freed heap memory used to be reused unseen (0 MiB)
+    batch = [{"input_ids": torch.ones(1, 4, dtype=torch.long), "attention_mask": torch.ones(1, 4, dtype=torch.long)}]
+    model = _Chunks(64)
+    peaks = [timing.peak_memory_mb(model, batch) for _ in range(4)]
+    assert all(60.0 <= p <= 100.0 for p in peaks), peaks
+
+
+class _Weights(torch.nn.Module):
+    """64 MiB of fp32 weights and a forward pass that needs almost nothing on top."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(16 * 2**20))
+
+    def forward(self, input_ids, attention_mask):
+        return self.weight[:4].sum()
+
+
+def test_peak_memory_includes_the_weights():
+    batch = [{"input_ids": torch.ones(1, 4, dtype=torch.long), "attention_mask": torch.ones(1, 4, dtype=torch.long)}]
+    model = _Weights()
+    assert timing.model_bytes(model) == 64 * 2**20
+    timing.peak_memory_mb(model, batch)  # warm
+    assert 64.0 <= timing.peak_memory_mb(model, batch) <= 100.0
+    q = devices.quantize_int8(torch.nn.Sequential(torch.nn.Linear(256, 128)))
+    assert timing.model_bytes(q) == 256 * 128 + 128 * 4  # int8 weights packed outside parameters(), fp32 bias
+
 # --------------------------------------------------------------------------- early exit
 def test_truncate_layers_equals_the_hidden_state_of_that_layer(tok):
     model = xlmr_shaped_model(vocab_size=len(tok), **dict(TINY, num_hidden_layers=4)).eval()
     (batch,) = timing.make_batches(tok, TEXTS[:3], batch_size=3, max_length=16)
-    short = timing.truncate_layers(model, 2)
+    short = sweeps.truncate_layers(model, 2)
     with torch.inference_mode():
         full = model(**batch, output_hidden_states=True).hidden_states
         early = short(**batch).last_hidden_state
     assert torch.allclose(early, full[2], atol=1e-5)
     assert len(model.encoder.layer) == 4 and len(short.encoder.layer) == 2
     assert short.encoder.layer[0] is model.encoder.layer[0]  # weights shared
-    assert timing.retrieval_layer(24) == 14 and timing.retrieval_layer(12) == 7
+    assert sweeps.retrieval_layer(24) == 14 and sweeps.retrieval_layer(12) == 7
     with pytest.raises(StudyError, match="from 1 to 4"):
-        timing.truncate_layers(model, 5)
+        sweeps.truncate_layers(model, 5)
 
 
 # --------------------------------------------------------------------------- ratios and the table
@@ -296,13 +340,13 @@ def _rows(arm, seconds, tokens=100):
 
 def test_ratio_summary_pinned():
     rows = _rows("direct", [1.0, 1.2, 1.1, 0.9]) + _rows("mnli", [0.5, 0.6, 0.55, 0.45]) + _rows("same", [1.0, 1.2, 1.1, 0.9])
-    out = {r["arm"]: r for r in timing.ratio_summary(rows, by=())}
+    out = {r["arm"]: r for r in interleave.ratio_summary(rows, by=())}
     assert out["mnli"]["ratio"] == pytest.approx(2.0) and out["mnli"]["ci_lo"] == pytest.approx(2.0)
     assert out["mnli"]["verdict"] == "different"
     assert out["same"]["ratio"] == 1.0 and out["same"]["verdict"] == "equivalent"
     assert out["direct"]["ratio"] == 1.0
     with pytest.raises(StudyError, match="valid arms"):
-        timing.ratio_summary(rows, baseline_arm="squad", by=())
+        interleave.ratio_summary(rows, baseline_arm="squad", by=())
 
 
 def test_ratio_summary_is_a_geometric_mean_of_per_token_ratios_with_a_t_interval():
@@ -310,7 +354,7 @@ def test_ratio_summary_is_a_geometric_mean_of_per_token_ratios_with_a_t_interval
     # arithmetic 1.05); the arm does twice the tokens in each pass, so raw seconds would mislead
     base = _rows("direct", [2.0, 1.0, 2.0, 1.0])
     arm = _rows("mnli", [2 * s / r for s, r in zip([2.0, 1.0, 2.0, 1.0], [1.0, 1.2, 0.9, 1.1])], tokens=200)
-    out = {r["arm"]: r for r in timing.ratio_summary(base + arm, by=())}
+    out = {r["arm"]: r for r in interleave.ratio_summary(base + arm, by=())}
     assert out["mnli"]["ratio"] == pytest.approx(1.0440087, rel=1e-7)
     assert (out["mnli"]["ci_lo"], out["mnli"]["ci_hi"]) == (pytest.approx(0.9024439, rel=1e-6),
                                                             pytest.approx(1.2077804, rel=1e-6))  # t, 3 df, 90 %
@@ -347,17 +391,17 @@ def test_count_subnormal_pinned():
         lin.weight.copy_(torch.tensor([[1e-39, 0.0], [-5e-40, 1.0], [1.2e-38, 1e-45]]))
         lin.bias.copy_(torch.tensor([0.0, 2.0, -1e-41]))
     # subnormal (0 < |x| < 1.1754944e-38): 1e-39, -5e-40, 1e-45, -1e-41; 1.2e-38 is normal
-    assert timing.count_subnormal(lin) == {"values": 9, "subnormal": 4, "zero": 2, "subnormal_fraction": 4 / 9}
+    assert peaks.count_subnormal(lin) == {"values": 9, "subnormal": 4, "zero": 2, "subnormal_fraction": 4 / 9}
     half = torch.nn.Linear(1, 1).to(torch.float16)
     with torch.no_grad():
         half.weight.fill_(1e-5)  # subnormal in fp16 (below 6.1e-5), normal in fp32
         half.bias.fill_(1.0)
-    assert timing.count_subnormal(half)["subnormal"] == 1
+    assert peaks.count_subnormal(half)["subnormal"] == 1
 
 
 def test_flush_denormal_sweep_labels_and_restores(tiny, tok):
     batches = timing.make_batches(tok, TEXTS, batch_size=8, max_length=16)
-    rows = timing.sweep_flush_denormal(tiny, batches, warmup=0, repeats=2, labels={"task": "xnli"})
+    rows = sweeps.sweep_flush_denormal(tiny, batches, warmup=0, repeats=2, labels={"task": "xnli"})
     assert sorted({r["arm"] for r in rows}) == ["flush_denormal=off", "flush_denormal=on"]
     assert {r["sweep"] for r in rows} == {"flush_denormal"} and {r["task"] for r in rows} == {"xnli"}
     assert float(torch.tensor([1e-40]).mul(1.0)) != 0.0  # flushing is off again afterwards
@@ -383,26 +427,26 @@ def test_record_inference_is_an_idempotent_upsert(isolated_results):
 # --------------------------------------------------------------------------- sweeps (shape of the output only)
 def test_sweeps_label_their_rows(tok, tiny):
     kw = dict(warmup=0, repeats=2)
-    rows = timing.sweep_batch_size(tiny, tok, TEXTS, batch_sizes=(2, 8), max_length=16, **kw)
+    rows = sweeps.sweep_batch_size(tiny, tok, TEXTS, batch_sizes=(2, 8), max_length=16, **kw)
     assert sorted({r["batch"] for r in rows}) == [2, 8] and {r["sweep"] for r in rows} == {"batch_size"}
-    rows = timing.sweep_length(tiny, tok, TEXTS, lengths=(8, 16), batch_size=4, **kw)
+    rows = sweeps.sweep_length(tiny, tok, TEXTS, lengths=(8, 16), batch_size=4, **kw)
     assert sorted({r["length"] for r in rows}) == [8, 16]
     # every position is a real token: 4 filled sequences of exactly 8 and 16 tokens, no padding
     assert {(r["length"], r["tokens"], r["padded_tokens"]) for r in rows} == {(8, 32, 32), (16, 64, 64)}
-    rows = timing.sweep_padding(tiny, tok, TEXTS, batch_size=4, max_length=64, **kw)
+    rows = sweeps.sweep_padding(tiny, tok, TEXTS, batch_size=4, max_length=64, **kw)
     by = {r["arm"]: r for r in rows}
     assert by["bucketed"]["tokens"] == by["naive"]["tokens"] and by["bucketed"]["padded_tokens"] < by["naive"]["padded_tokens"]
     model = xlmr_shaped_model(vocab_size=len(tok), **TINY)
-    rows = timing.sweep_dtype(model, tok, TEXTS, dtypes=("fp32", "bf16", "int8"), batch_size=8, max_length=16, **kw)
+    rows = sweeps.sweep_dtype(model, tok, TEXTS, dtypes=("fp32", "bf16", "int8"), batch_size=8, max_length=16, **kw)
     assert {r["arm"]: r["dtype"] for r in rows} == {"fp32": "fp32", "bf16": "bf16", "int8": "int8"}
-    rows = timing.sweep_early_exit(tiny, tok, TEXTS, batch_size=8, max_length=16, **kw)
+    rows = sweeps.sweep_early_exit(tiny, tok, TEXTS, batch_size=8, max_length=16, **kw)
     assert sorted({r["arm"] for r in rows}) == ["layers=1", "layers=2"]
     langs = {"en": ["one two three", "four five"], "de": ["eins zwei", "drei"]}
-    rows = timing.sweep_languages(tiny, tok, langs, batch_size=2, max_length=16, **kw)
+    rows = sweeps.sweep_languages(tiny, tok, langs, batch_size=2, max_length=16, **kw)
     en = next(r for r in rows if r["language"] == "en")
     assert en["words"] == 5 and en["characters"] == len("one two three") + len("four five")
     assert en["words_per_s"] == pytest.approx(5 / en["seconds"])
-    rows = timing.sweep_models({"a": (tiny, tok), "b": (model, tok)}, TEXTS, batch_size=8, max_length=16, **kw)
+    rows = sweeps.sweep_models({"a": (tiny, tok), "b": (model, tok)}, TEXTS, batch_size=8, max_length=16, **kw)
     assert {r["arm"] for r in rows} == {"a", "b"} and {r["layers"] for r in rows} == {2}
 
 
@@ -414,7 +458,7 @@ def test_flops_per_token_of_the_xlmr_base_shape_matches_the_reported_figure():
     model = xlmr_shaped_model(vocab_size=1000, hidden_size=768, num_hidden_layers=2, num_attention_heads=12,
                               intermediate_size=3072, max_position_embeddings=514)
     ids = torch.randint(5, 1000, (1, 128), generator=torch.Generator().manual_seed(0))
-    got = timing.flops_per_token(model, {"input_ids": ids, "attention_mask": torch.ones_like(ids)})
+    got = peaks.flops_per_token(model, {"input_ids": ids, "attention_mask": torch.ones_like(ids)})
     assert got == 29_097_984 == 174_587_904 * 2 / 12
 
 
@@ -442,9 +486,9 @@ class _FlattenMC(torch.nn.Module):
 
 def test_datasheet_peak_knows_the_h200_and_not_its_nvl_or_pcie_cousins():
     # REPORTED.md: H200 (SXM) = H100 SXM compute, 989 TFLOP/s dense bf16; CUDA calls it "NVIDIA H200"
-    assert timing.datasheet_peak("NVIDIA H200", "bf16") == 989e12
-    assert timing.datasheet_peak("NVIDIA H200", "fp16") == 989e12
-    assert timing.datasheet_peak("NVIDIA H200", "fp32") is None
-    assert timing.datasheet_peak("NVIDIA H200 NVL", "bf16") is None
-    assert timing.datasheet_peak("NVIDIA H100 NVL", "bf16") is None
-    assert timing.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12
+    assert peaks.datasheet_peak("NVIDIA H200", "bf16") == 989e12
+    assert peaks.datasheet_peak("NVIDIA H200", "fp16") == 989e12
+    assert peaks.datasheet_peak("NVIDIA H200", "fp32") is None
+    assert peaks.datasheet_peak("NVIDIA H200 NVL", "bf16") is None
+    assert peaks.datasheet_peak("NVIDIA H100 NVL", "bf16") is None
+    assert peaks.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12

@@ -30,12 +30,16 @@ nibble), each worth ``(q - 8) * d``. Matrices are stored ``[out, in]`` as
   reproducing the engine's tokenisation (see :func:`build_tokenizer`).
 
 The wheel has no pooler; the checkpoint carries an identity pooler (``tanh`` of
-the ``<s>`` state) so that every load is deterministic.
+the ``<s>`` state) so that every load is deterministic. torch, safetensors,
+tokenizers and transformers are imported inside the functions that use them
+(import cost).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import importlib.util
 import json
 import struct
 import time
@@ -70,8 +74,6 @@ INSTALL_HINT = f"pip install {WHEEL}=={WHEEL_VERSION}"
 # --------------------------------------------------------------------------- the wheel
 def wheel_model_path() -> Path:
     """Where the installed wheel keeps ``e5-small-q4.bin`` (without importing it)."""
-    import importlib.util
-
     spec = importlib.util.find_spec(WHEEL)
     if spec is None or not spec.submodule_search_locations:
         raise StudyError(
@@ -576,8 +578,6 @@ def ensure_converted(dest: Path | str | None = None) -> Path:
 
 
 def main(argv=None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m helpers.e5convert", description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="convert again even when the cache is complete")
     parser.add_argument("--dest", default=None, help="target directory (default: cache_root()/models/e5-small)")

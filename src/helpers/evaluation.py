@@ -32,15 +32,8 @@ predictions and metrics are bit-identical from run to run on CPU.
   over all windows of an example wins, an example without any valid span
   gets ``""``.
 
-Retrieval (:func:`embed`, :func:`retrieve`, :func:`evaluate_retrieval`)
------------------------------------------------------------------------
-``embed`` mean-pools ``hidden_states[layer]`` over the real tokens (attention
-mask) and L2-normalises. In transformers' convention ``hidden_states[0]`` is
-the embedding output (before any transformer layer) and ``hidden_states[i]``
-the output of layer ``i``, so ``layer`` runs from 0 to ``num_hidden_layers``.
-Candidates are ranked by cosine similarity (ties: lower index first). Tatoeba
-is scored by accuracy (the top-1 candidate is the gold translation), LAReQA
-and Mewsli-X by mAP@20.
+Retrieval tasks are scored by :mod:`helpers.retrieval` (the encoder, mean-pooled
+at a middle layer, ranked by cosine).
 """
 
 from __future__ import annotations
@@ -51,7 +44,15 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import metrics, preprocess, sources
+from .batching import run_batches
+from .config import get_profile
+from .costs import source_identity
 from .errors import StudyError, check_choice, check_positive
+from .models import get_preset, lineage_preset, load_model, load_tokenizer, tokenizer_from_dir
+from .retrieval import evaluate_retrieval
+from .runs import results_root, upsert_rows
+from .tasks import get_task
 
 #: Formats :func:`predict` handles (retrieval goes through :func:`evaluate_retrieval`).
 PREDICT_FORMATS = ("pair-classification", "single-classification", "multiple-choice", "tagging", "span-qa")
@@ -70,77 +71,10 @@ LEGACY_ZERO_SHOT_KEY = ("profile", "arm", "target_task", "language", "metric", "
 
 N_BEST = 20  # start and end candidates per window (SQuAD post-processing)
 MAX_ANSWER_LENGTH = 30  # sub-word tokens
-RETRIEVAL_K = 20  # mAP@20, and the depth of the ranking kept
 FILL_TAG = "O"  # tag of a word that received no sub-word (first tag when absent)
 
 
 # --------------------------------------------------------------------------- batching
-def _model_device(model):
-    import torch
-
-    try:
-        return next(model.parameters()).device
-    except StopIteration:  # pragma: no cover - a model without parameters
-        return torch.device("cpu")
-
-
-def _length_order(lengths: Sequence[int], groups: Sequence[int] | None = None) -> list[int]:
-    """Indices by group, then longest first; equal keys keep their input order."""
-    groups = groups if groups is not None else [0] * len(lengths)
-    return sorted(range(len(lengths)), key=lambda i: (groups[i], -int(lengths[i]), i))
-
-
-def _batches(order: list[int], groups: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Consecutive runs of ``order``, at most ``batch_size`` long, never mixing groups."""
-    out: list[list[int]] = []
-    for i in order:
-        if not out or len(out[-1]) == batch_size or groups[out[-1][0]] != groups[i]:
-            out.append([])
-        out[-1].append(i)
-    return out
-
-
-def _run_sorted(model, features: list[Mapping], collate, lengths: Sequence[int], batch_size: int, step, groups=None) -> list:
-    """Apply ``step(model, inputs) -> per-row outputs`` in length-sorted batches.
-
-    Returns the outputs in the order of ``features``. ``collate`` pads a list
-    of features into tensors; only model inputs reach the model. ``groups``
-    (the number of choices, for multiple choice) keeps unlike rows apart.
-    """
-    import torch
-
-    check_positive("batch_size", batch_size, integer=True)
-    groups = list(groups) if groups is not None else [0] * len(features)
-    order = _length_order(lengths, groups)
-    out: list = [None] * len(features)
-    device = _model_device(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for idx in _batches(order, groups, batch_size):
-                batch = collate([features[i] for i in idx])
-                inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-                rows = step(model, inputs)
-                for i, row in zip(idx, rows):
-                    out[i] = row
-    finally:
-        model.train(was_training)
-    return out
-
-
-def _lengths(features: list[Mapping]) -> list[int]:
-    """Padded width each feature needs (the longest choice for multiple choice)."""
-    out = []
-    for f in features:
-        ids = f["input_ids"]
-        if ids and isinstance(ids[0], (list, tuple)):
-            out.append(max(len(x) for x in ids))
-        else:
-            out.append(len(ids))
-    return out
-
-
 def _choice_counts(features: list[Mapping]) -> list[int]:
     return [len(f["input_ids"]) if f["input_ids"] and isinstance(f["input_ids"][0], (list, tuple)) else 0 for f in features]
 
@@ -183,8 +117,6 @@ def predict(
     ``label_names``) or ``dict[id, answer text]`` (span QA). See the module
     docstring for the batching and the post-processing rules.
     """
-    from . import preprocess
-
     check_choice("format", fmt, PREDICT_FORMATS)
     check_positive("max_length", max_length, integer=True)
     check_positive("batch_size", batch_size, integer=True)
@@ -196,7 +128,7 @@ def predict(
             return {}
         ds = preprocess.encode(fmt, examples, tokenizer, max_length, train=False, doc_stride=doc_stride)
         features = ds.to_list()
-        rows = _run_sorted(model, features, preprocess.collator_for(fmt, tokenizer), _lengths(features), batch_size, _span_logit_rows)
+        rows = run_batches(model, features, preprocess.collator_for(fmt, tokenizer), batch_size, _span_logit_rows)
         return extract_answers(examples, features, [r[0] for r in rows], [r[1] for r in rows])
     if not examples:
         return []
@@ -205,7 +137,7 @@ def predict(
     ds = preprocess.encode(fmt, examples, tokenizer, max_length, train=False, label_names=label_names)
     features = ds.to_list()
     collate = preprocess.collator_for(fmt, tokenizer)
-    logits = _run_sorted(model, features, collate, _lengths(features), batch_size, _logit_rows, groups=_choice_counts(features))
+    logits = run_batches(model, features, collate, batch_size, _logit_rows, groups=_choice_counts(features))
     return [int(np.argmax(row)) for row in logits]
 
 
@@ -237,7 +169,6 @@ def split_for_tagging(examples: Sequence[Mapping], tokenizer, max_length: int) -
         tags = ex.get("tags")
         counts = _subword_counts(words, tokenizer) if words else []
         current_words: list[str] = []
-        current_tags: list = []
         used = 0
         start = 0
 
@@ -276,23 +207,19 @@ def align_word_tags(word_ids: Sequence[int], token_predictions: Sequence[int], n
     ``word_ids`` is -1 (or ``None``) on special tokens; a word with no
     sub-word gets :func:`fill_tag`.
     """
-    from .preprocess import word_predictions
-
     ids = [-1 if w is None else int(w) for w in word_ids]
-    index = word_predictions(ids, token_predictions, n_words, fill=-1)
+    index = preprocess.word_predictions(ids, token_predictions, n_words, fill=-1)
     fill = fill_tag(label_names)
     return [label_names[i] if i >= 0 else fill for i in index]
 
 
 def _predict_tags(model, tokenizer, examples, *, max_length, batch_size, label_names) -> list[list[str]]:
-    from . import preprocess
-
     pieces, owners = split_for_tagging(examples, tokenizer, max_length)
     # Pieces carry no tags into the model: predictions only need word_ids.
     unlabelled = [{"id": p["id"], "tokens": p["tokens"]} for p in pieces]
     ds = preprocess.encode("tagging", unlabelled, tokenizer, max_length, train=False, label_names=label_names)
     features = ds.to_list()
-    rows = _run_sorted(model, features, preprocess.collator_for("tagging", tokenizer), _lengths(features), batch_size, _token_logit_rows)
+    rows = run_batches(model, features, preprocess.collator_for("tagging", tokenizer), batch_size, _token_logit_rows)
     out: list[list[str]] = [[] for _ in examples]
     for piece, feature, logits, owner in zip(pieces, features, rows, owners):
         token_pred = np.argmax(logits, axis=-1)
@@ -376,133 +303,9 @@ def extract_answers(
     return answers
 
 
-# --------------------------------------------------------------------------- retrieval
-def embed(
-    model,
-    tokenizer,
-    texts: Sequence[str],
-    *,
-    layer: int,
-    max_length: int,
-    batch_size: int = 64,
-    prefix: str = "",
-    cache: dict[str, np.ndarray] | None = None,
-) -> np.ndarray:
-    """L2-normalised mean-pooled ``hidden_states[layer]`` of ``texts`` (float32, ``[n, hidden]``).
-
-    ``hidden_states[0]`` is the embedding output, ``hidden_states[i]`` the
-    output of transformer layer ``i`` (1..``num_hidden_layers``). The whole
-    encoder runs: cutting ``encoder.layer`` for an early exit is unsafe in
-    transformers 5, whose hidden-state hooks are installed on the first call
-    and then index the wrong layers on later full calls. Pooling
-    averages over real tokens (attention mask), special tokens included, as
-    XTREME's mean-pooling does. ``prefix`` is prepended to every text (e5's
-    ``"query: "``). A model with a task head is pooled through its encoder.
-    ``cache`` (prefixed text -> vector) skips texts embedded before by the same model, layer and
-    length: LAReQA's and Mewsli-X's candidate pools are the same for every query language.
-    """
-    check_positive("max_length", max_length, integer=True)
-    check_positive("batch_size", batch_size, integer=True)
-    base = getattr(model, "base_model", model)
-    n_layers = int(getattr(base.config, "num_hidden_layers", 0))
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer <= n_layers:
-        raise StudyError(f"layer must be an integer from 0 (embeddings) to {n_layers} (the last layer), got {layer!r}")
-    texts = [prefix + str(t) for t in texts]
-    hidden = int(base.config.hidden_size)
-    if not texts:
-        return np.zeros((0, hidden), dtype=np.float32)
-    if cache is not None:
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
-        if missing:
-            cache.update(zip(missing, embed(model, tokenizer, missing, layer=layer, max_length=max_length,
-                                            batch_size=batch_size)))
-        return np.stack([cache[t] for t in texts])
-    enc = tokenizer(texts, truncation=True, max_length=max_length)
-    features = [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
-
-    def step(_model, inputs):
-        out = base(**inputs, output_hidden_states=True)
-        states = out.hidden_states[layer].float()
-        mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return list(pooled.cpu().numpy())
-
-    rows = _run_sorted(base, features, _Padder(tokenizer), _lengths(features), batch_size, step)
-    return _normalise(np.stack(rows).astype(np.float32))
-
-
-class _Padder:
-    """Right-pads ``input_ids`` / ``attention_mask`` features into tensors."""
-
-    def __init__(self, tokenizer):
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-
-    def __call__(self, features):
-        import torch
-
-        width = max(len(f["input_ids"]) for f in features)
-        ids = [list(f["input_ids"]) + [self.pad_id] * (width - len(f["input_ids"])) for f in features]
-        mask = [list(f["attention_mask"]) + [0] * (width - len(f["attention_mask"])) for f in features]
-        return {"input_ids": torch.tensor(ids, dtype=torch.long), "attention_mask": torch.tensor(mask, dtype=torch.long)}
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
-
-
-def retrieve(query_emb: np.ndarray, cand_emb: np.ndarray, k: int = RETRIEVAL_K) -> np.ndarray:
-    """Candidate indices ranked by cosine similarity, ``[n_queries, min(k, n_candidates)]``.
-
-    Rows are (re-)normalised, so any vectors work; equal scores keep the
-    lower candidate index first.
-    """
-    check_positive("k", k, integer=True)
-    q = _normalise(np.asarray(query_emb, dtype=np.float64))
-    c = _normalise(np.asarray(cand_emb, dtype=np.float64))
-    if q.ndim != 2 or c.ndim != 2 or q.shape[1] != c.shape[1]:
-        raise StudyError(f"query and candidate embeddings must be 2-D with equal widths, got {q.shape} and {c.shape}")
-    scores = q @ c.T
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
-
-
-def evaluate_retrieval(
-    model,
-    tokenizer,
-    rset,
-    *,
-    layer: int,
-    max_length: int,
-    task: str,
-    lang: str | None = None,
-    batch_size: int = 64,
-    cache: dict[str, np.ndarray] | None = None,
-) -> dict[str, float]:
-    """Score retrieval of ``rset`` (a :class:`helpers.sources.RetrievalSet`) by the encoder.
-
-    Queries and candidates are embedded with their prefixes at ``layer``,
-    candidates ranked by cosine (top :data:`RETRIEVAL_K`), and the ranking is
-    scored by :func:`helpers.metrics.score` (Tatoeba accuracy, mAP@20 for
-    LAReQA and Mewsli-X). ``cache`` is passed on to :func:`embed`.
-    """
-    from . import metrics
-
-    if len(rset.gold) != len(rset.queries):
-        raise StudyError(f"retrieval set has {len(rset.queries)} queries but {len(rset.gold)} gold sets")
-    q = embed(model, tokenizer, rset.queries, layer=layer, max_length=max_length, batch_size=batch_size,
-              prefix=rset.query_prefix, cache=cache)
-    c = embed(model, tokenizer, rset.candidates, layer=layer, max_length=max_length, batch_size=batch_size,
-              prefix=rset.candidate_prefix, cache=cache)
-    ranked = [list(map(int, row)) for row in retrieve(q, c, k=RETRIEVAL_K)]
-    gold = [sorted(int(g) for g in gs) for gs in rset.gold]
-    return dict(metrics.score(task, ranked, gold, lang))
-
-
 # --------------------------------------------------------------------------- zero-shot
 def check_languages(task: str, languages: Iterable[str]) -> list[str]:
     """The languages, checked against the registry's list for ``task`` (StudyError otherwise)."""
-    from .tasks import get_task
-
     spec = get_task(task)
     languages = [languages] if isinstance(languages, str) else list(languages)
     valid = ", ".join(spec.languages)
@@ -529,6 +332,7 @@ def evaluate_zero_shot(
     limit: int | None = None,
     layer: int | None = None,
     tokenizer=None,
+    tokenizer_preset: str | None = None,
     batch_size: int = 64,
     doc_stride: int = 128,
     model_name: str | None = None,
@@ -542,22 +346,23 @@ def evaluate_zero_shot(
     directory (the intermediate run of a STILTs arm) or a preset name of
     :mod:`helpers.models` (the pretrained encoder of ``direct``). ``layer``
     defaults to the profile's preset's ``retrieval_layer``. ``tokenizer``
-    defaults to the one saved beside the model (else the profile's preset's).
+    defaults to the one saved beside the model, else that of ``tokenizer_preset``
+    (else the profile's preset's); the phases pass the resolved configuration's
+    ``retrieval_layer`` and ``tokenizer`` (:class:`helpers.config.StudyConfig`), so a
+    model override is evaluated with its own layer and tokenizer.
     Returns one row per (language, metric) with :data:`ZERO_SHOT_COLUMNS`;
     ``model_name`` (default: the preset the model's lineage started from) and
-    ``source_id`` (default: :func:`helpers.training.source_identity`) fill the
+    ``source_id`` (default: :func:`helpers.costs.source_identity`) fill the
     ``model`` and ``source`` columns, ``limit`` the ``eval_limit`` column.
     """
-    from . import metrics, sources
-    from .tasks import get_task
-
     spec = get_task(task)
     languages = check_languages(task, languages)
     check_positive("max_length", max_length, integer=True)
     if limit is not None:
         check_positive("limit", limit, integer=True)
     identity = _row_identity(model_dir_or_model, source, model_name, source_id)
-    model, tokenizer = _load_for_task(model_dir_or_model, spec, tokenizer=tokenizer, profile=profile)
+    model, tokenizer = _load_for_task(model_dir_or_model, spec, tokenizer=tokenizer,
+                                      tokenizer_preset=tokenizer_preset or get_profile(profile).model)
     retrieval_layer = None
     if spec.format == "retrieval":
         retrieval_layer = layer if layer is not None else _default_layer(profile)
@@ -598,10 +403,8 @@ def evaluate_zero_shot(
 
 def _row_identity(model_dir_or_model, source, model_name: str | None, source_id: str | None) -> dict:
     """The ``model`` and ``source`` columns of a zero-shot row (see :data:`ZERO_SHOT_KEY`)."""
-    from .training import _lineage_model, source_identity
-
     if model_name is None:
-        model_name = _lineage_model(model_dir_or_model) if isinstance(model_dir_or_model, (str, Path)) else ""
+        model_name = lineage_preset(model_dir_or_model) if isinstance(model_dir_or_model, (str, Path)) else ""
     return {"model": model_name, "source": source_id if source_id is not None else source_identity(source)}
 
 
@@ -621,9 +424,6 @@ def _references(task: str, lang: str, fmt: str, examples: Sequence[Mapping]) -> 
 
 
 def _default_layer(profile: str) -> int:
-    from .config import get_profile
-    from .models import get_preset
-
     return int(get_preset(get_profile(profile).model).retrieval_layer)
 
 
@@ -635,15 +435,12 @@ def saved_model_dir(path: Path) -> Path:
     raise StudyError(f"no saved model in {path} (no config.json there or in model/): train this arm first")
 
 
-def _load_for_task(model_dir_or_model, spec, *, tokenizer, profile: str):
+def _load_for_task(model_dir_or_model, spec, *, tokenizer, tokenizer_preset: str):
     """(model, tokenizer) for ``spec`` from a model object, a saved directory or a preset."""
-    from .models import load_model, load_tokenizer, tokenizer_from_dir
-    from .preprocess import HEAD_FOR_FORMAT
-
     if not isinstance(model_dir_or_model, (str, Path)):
         model = model_dir_or_model
         if tokenizer is None:
-            tokenizer = _profile_tokenizer(profile)
+            tokenizer = load_tokenizer(tokenizer_preset)
         return model, tokenizer
     path = Path(model_dir_or_model)
     if not path.exists():
@@ -653,26 +450,17 @@ def _load_for_task(model_dir_or_model, spec, *, tokenizer, profile: str):
         raise StudyError(f"no run directory {path} for {spec.name}: train this arm first")
     directory = saved_model_dir(path)
     # the saved model with its trained head (retrieval: the encoder)
-    model = load_model(directory, head=HEAD_FOR_FORMAT.get(spec.format, "encoder"), keep_head=True)
+    model = load_model(directory, head=preprocess.HEAD_FOR_FORMAT.get(spec.format, "encoder"), keep_head=True)
     if tokenizer is None:
         if (directory / "tokenizer.json").is_file() or (directory / "tokenizer_config.json").is_file():
             tokenizer = tokenizer_from_dir(directory)
         else:
-            tokenizer = _profile_tokenizer(profile)
+            tokenizer = load_tokenizer(tokenizer_preset)
     return model, tokenizer
-
-
-def _profile_tokenizer(profile: str):
-    from .config import get_profile
-    from .models import load_tokenizer
-
-    return load_tokenizer(get_profile(profile).model)
 
 
 def record_zero_shot(rows: Iterable[Mapping]) -> Path:
     """Upsert zero-shot ``rows`` into ``results/zero_shot.csv`` (key: :data:`ZERO_SHOT_KEY`)."""
-    from .runs import results_root, upsert_rows
-
     rows = list(rows)
     for row in rows:
         missing = [c for c in ZERO_SHOT_COLUMNS if c not in row]

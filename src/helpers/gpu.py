@@ -15,9 +15,9 @@ naming its GPU, date, commit and library versions:
 
 Until a GPU measures them again, both come from the H200 run of 2026-11-30
 (``../shared/measurements/h200-2026-11-30``), imported by
-:func:`import_measurements` (``python -m helpers.gpu import FOLDER``) without
+:func:`helpers.gpu_import.import_measurements` (``python -m helpers.gpu import FOLDER``) without
 changing a measured value: provenance columns are added, and the datasheet
-peak, which :func:`helpers.timing.datasheet_peak` did not know at that commit,
+peak, which :func:`helpers.peaks.datasheet_peak` did not know at that commit,
 is filled in beside the measured one.
 
 The summaries (:func:`inference_summary`, :func:`real_workload_summary`,
@@ -27,16 +27,20 @@ one-line calls of the inference and training-cost chapters.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
-import json
-import re
+import platform
+import random
 import subprocess
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Sequence
 
-from .errors import StudyError, check_positive
+import pandas as pd
+
+from . import runs, sources
+from .batching import index_batches
+from .errors import StudyError, check_positive, run_cli
+from .peaks import datasheet_peak
+from .tatoeba import sample_sentences
 
 PROVENANCE_COLUMNS = ("python", "date", "commit", "source")
 INFERENCE_COLUMNS = (
@@ -62,17 +66,6 @@ TRAINING_DTYPES = {
     "bf16": "fp32 weights, bf16 autocast",
 }
 
-#: the H200 run the committed tables come from (../shared/measurements/h200-2026-11-30/README.md)
-H200_2026_11_30 = {
-    "folder": "h200-2026-11-30",
-    "date": "2026-11-30",
-    "commit": "b11c6bb",
-    "python": "3.12.3",
-    "torch": "2.11.0+cu130",
-    "transformers": "5.17.0",
-    "device_name": "NVIDIA H200",
-}
-
 #: the batchings of the lever sweep: label -> (kind, size); a budget is in tokens per batch
 LEVER_BATCHINGS = {"batch64": ("fixed", 64), "budget16k": ("budget", 16384), "budget64k": ("budget", 65536)}
 QUICK_LEVER_BATCHINGS = {"batch4": ("fixed", 4), "budget64": ("budget", 64), "budget256": ("budget", 256)}
@@ -94,10 +87,7 @@ def padded_length(n: int, pad_to: int = 1) -> int:
 
 def fixed_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices of ``lengths`` sorted by length (ties in input order), cut into batches of ``batch_size``."""
-    lengths = _check_lengths(lengths)
-    check_positive("batch_size", batch_size, integer=True)
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return index_batches(_check_lengths(lengths), batch_size)
 
 
 def token_budget_batches(lengths: Sequence[int], budget: int, pad_to: int = 1) -> list[list[int]]:
@@ -169,16 +159,11 @@ def workload_lengths(tokenizer, *, sentences: int = 8192, pairs: int = 4096, max
                      seed: int = 0) -> tuple[dict[str, list[int]], str]:
     """Token lengths of real inputs: Tatoeba sentences and XNLI premise/hypothesis pairs.
 
-    Tatoeba: a seeded sample across every language file (:func:`helpers.bench.sample_sentences`);
+    Tatoeba: a seeded sample across every language file (:func:`helpers.tatoeba.sample_sentences`);
     XNLI: the dev pairs of every language in ``../shared/realdata``, a seeded
     sample of ``pairs``, encoded as a pair (absent without the real files).
     Returns ``({workload: lengths}, description)``.
     """
-    import random
-
-    from . import sources
-    from .bench import sample_sentences
-
     check_positive("sentences", sentences, integer=True)
     check_positive("pairs", pairs, integer=True)
     texts, source = sample_sentences(sentences, seed=seed)
@@ -215,187 +200,12 @@ def git_commit(repo: Path | None = None) -> str:
 
 def provenance(source: str) -> dict[str, str]:
     """The provenance columns of a row measured now: python, date (UTC), commit, source."""
-    import platform
-
     return {"python": platform.python_version(), "date": _dt.datetime.now(_dt.timezone.utc).date().isoformat(),
             "commit": git_commit(), "source": source}
 
 
-# --------------------------------------------------------------------------- import of a measurement folder
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def _fmt(value: float) -> str:
-    return repr(float(value))
-
-
-def _datasheet(device_name: str, dtype: str) -> float | None:
-    from .timing import datasheet_peak
-
-    return datasheet_peak(device_name, dtype)
-
-
-_LEVER_LINE = re.compile(
-    r"^(?P<arm>\S+)\s+(?P<workload>\S+)\s+(?P<padding>\S+)\s+batches=\s*(?P<batches>\d+)\s+"
-    r"pad_eff=(?P<pad_eff>[\d.]+)\s+real_tok/s=(?P<tps>[\d,]+)\s+~TFLOP/s=(?P<tflops>[\d.]+)")
-_COMPILE_LINE = re.compile(
-    r"^(?P<how>eager|compiled\(dynamic\)),\s*budget(?P<budget>\d+)k,\s*pad_to=(?P<pad>\d+)\s+"
-    r"real_tok/s=(?P<tps>[\d,]+)\s+~TFLOP/s=(?P<tflops>[\d.]+)")
-#: shapes of levers.py / compile_check.py (XLM-R config fields): non-embedding parameters set their FLOPs
-_LEVER_SHAPES = {"xlmr-large": (1024, 24, 4096), "e5-small": (384, 12, 1536)}
-
-
-def non_embedding_params(hidden: int, layers: int, intermediate: int) -> int:
-    """Parameters of an XLM-R encoder's layers (attention, feed-forward, layer norms), no embeddings."""
-    per_layer = 4 * (hidden * hidden + hidden) + 2 * hidden * intermediate + intermediate + hidden + 4 * hidden
-    return layers * per_layer
-
-
-def _lever_rows(folder: Path, meta: Mapping[str, str], peak_sheet: float | None, measured_peak: float | None) -> list[dict]:
-    """Rows of the lever checks (levers.log, compile.log) of a measurement folder, one per logged median."""
-    lengths_path = folder / "lengths.json"
-    lengths = json.loads(lengths_path.read_text()) if lengths_path.is_file() else {}
-    rows = []
-
-    def row(arm, workload, padding, dtype, groups, pad_to, tps, source, note, statistic):
-        ls = lengths.get(workload)
-        hidden, layers, inter = _LEVER_SHAPES[arm]
-        fpt = 2.0 * non_embedding_params(hidden, layers, inter)
-        r = {"sweep": "gpu_levers", "arm": arm, "workload": workload, "device": "cuda",
-             "device_name": meta["device_name"], "dtype": dtype, "padding": padding, "layers": layers,
-             "repetition": statistic, "tokens_per_s": _fmt(tps), "flops_per_token": _fmt(fpt),
-             "achieved_tflops": _fmt(fpt * tps / 1e12), "peak_source": "datasheet" if peak_sheet else "",
-             "model_note": note, "torch": meta["torch"], "transformers": meta["transformers"],
-             "python": meta["python"], "date": meta["date"], "commit": "", "source": source}
-        if ls and groups is not None:
-            g = groups(ls)
-            real = sum(ls)
-            padded = sum(len(x) * padded_length(max(ls[i] for i in x), pad_to) for x in g)
-            r.update({"batch": max(len(x) for x in g), "length": max(padded_length(n, pad_to) for n in ls),
-                      "tokens": real, "padded_tokens": padded, "sequences": len(ls), "batches": len(g),
-                      "seconds": _fmt(real / tps), "sequences_per_s": _fmt(len(ls) * tps / real)})
-        if peak_sheet:
-            r.update({"datasheet_peak_tflops": _fmt(peak_sheet / 1e12),
-                      "fraction_of_datasheet_peak": _fmt(fpt * tps / peak_sheet),
-                      "fraction_of_peak": _fmt(fpt * tps / peak_sheet)})
-        if measured_peak:
-            r.update({"measured_peak_tflops": _fmt(measured_peak / 1e12),
-                      "fraction_of_measured_peak": _fmt(fpt * tps / measured_peak)})
-        return r
-
-    note = ("XLM-R-shaped random weights; random ids of real token lengths (real XLM-R tokenizer); "
-            "FLOPs/token = 2 x non-embedding parameters (useful work only)")
-    levers = folder / "levers.log"
-    if levers.is_file():
-        for line in levers.read_text().splitlines():
-            m = _LEVER_LINE.match(line.strip())
-            if not m or m["arm"] not in _LEVER_SHAPES:
-                continue
-            kind, size = LEVER_BATCHINGS[m["padding"]]
-            rows.append(row(m["arm"], m["workload"], m["padding"], "bf16",
-                            lambda ls, kind=kind, size=size: batch_groups(ls, kind, size), 1,
-                            float(m["tps"].replace(",", "")), f"{meta['folder']}/levers.log (levers.py)",
-                            note, "median of 3"))
-    compiled = folder / "compile.log"
-    if compiled.is_file():
-        for line in compiled.read_text().splitlines():
-            m = _COMPILE_LINE.match(line.strip())
-            if not m:
-                continue
-            budget, pad = int(m["budget"]) * 1024, int(m["pad"])
-            label = f"budget{m['budget']}k" + (f"+pad{pad}" if pad > 1 else "") + \
-                ("+compile" if m["how"].startswith("compiled") else "")
-            rows.append(row("xlmr-large", "xnli_pairs", label, "bf16",
-                            lambda ls, budget=budget, pad=pad: token_budget_batches(ls, budget, pad), pad,
-                            float(m["tps"].replace(",", "")),
-                            f"{meta['folder']}/compile.log (compile_check.py)", note, "median of 5"))
-    return rows
-
-
-def import_measurements(folder: Path | str, meta: Mapping[str, str] = H200_2026_11_30,
-                        results_dir: Path | str | None = None) -> tuple[Path, Path]:
-    """Write ``inference_gpu.csv`` and ``training_gpu.csv`` from a measurement folder.
-
-    ``folder`` holds ``inference_gpu.csv`` (``scripts/gpu_bench.py``'s own
-    output), ``training_gpu.csv`` (``train_step.py``'s), and optionally
-    ``levers.log``, ``compile.log`` and ``lengths.json``. Every measured
-    value is kept as written; each row gains the provenance columns of
-    ``meta`` (date, commit, python and library versions), and the datasheet
-    peak of the GPU (:func:`helpers.timing.datasheet_peak`) is filled in
-    where the run left it empty. Returns the two paths written.
-    """
-    from . import runs
-
-    folder = Path(folder)
-    for name in ("inference_gpu.csv", "training_gpu.csv"):
-        if not (folder / name).is_file():
-            raise StudyError(f"{folder} has no {name}; a measurement folder holds inference_gpu.csv and "
-                             f"training_gpu.csv (see ../shared/measurements/*/README.md)")
-    out_dir = Path(results_dir) if results_dir else runs.results_root()
-    source = f"{meta['folder']}/inference_gpu.csv (scripts/gpu_bench.py at {meta['commit']})"
-    inference = []
-    measured_peak = None
-    for raw in _read_csv(folder / "inference_gpu.csv"):
-        r = {c: raw.get(c, "") for c in INFERENCE_COLUMNS}
-        r.update({"python": meta["python"], "date": meta["date"], "commit": meta["commit"], "source": source})
-        if not r["device_name"]:
-            raise StudyError(f"a row of {folder / 'inference_gpu.csv'} names no GPU (device_name is empty)")
-        sheet = _datasheet(r["device_name"], r["dtype"])
-        if sheet and not r["datasheet_peak_tflops"]:
-            r["datasheet_peak_tflops"] = _fmt(sheet / 1e12)
-            r["fraction_of_datasheet_peak"] = _fmt(float(r["achieved_tflops"]) * 1e12 / sheet)
-        if r["measured_peak_tflops"]:
-            measured_peak = float(r["measured_peak_tflops"]) * 1e12
-        inference.append(r)
-    peak_sheet = _datasheet(meta["device_name"], "bf16")
-    inference += _lever_rows(folder, meta, peak_sheet, measured_peak)
-
-    training = []
-    for raw in _read_csv(folder / "training_gpu.csv"):
-        name = raw.get("device_name") or raw.get("device", "")
-        if not name:
-            raise StudyError(f"a row of {folder / 'training_gpu.csv'} names no GPU (device is empty)")
-        tps, fpt = float(raw["tokens_per_s"]), float(raw["flops_per_token"])
-        sheet = _datasheet(name, "bf16")  # TF32 and bf16 autocast both set against the dense bf16 figure
-        training.append({
-            "sweep": "gpu_train", "preset": raw["preset"], "dtype": raw["dtype"], "batch": raw["batch"],
-            "length": raw["length"], "steps": raw["steps"], "seconds_per_step": raw["seconds_per_step"],
-            "optimizer_seconds": raw.get("optimizer_seconds", ""), "tokens_per_s": raw["tokens_per_s"],
-            "flops_per_token": raw["flops_per_token"],
-            "achieved_tflops": raw.get("achieved_tflops") or _fmt(tps * fpt / 1e12),
-            "datasheet_peak_tflops": _fmt(sheet / 1e12) if sheet else "",
-            "fraction_of_datasheet_peak": _fmt(tps * fpt / sheet) if sheet else "",
-            "optimizer": "AdamW (fused)", "mode": "eager", "device": "cuda", "device_name": name,
-            "torch": raw.get("torch", meta["torch"]), "transformers": meta["transformers"],
-            "wall_s": raw.get("wall_s", ""), "python": meta["python"], "date": meta["date"],
-            "commit": meta["commit"],
-            "source": f"{meta['folder']}/training_gpu.csv (train_step.py: helpers.scaling.measure_training_step "
-                      f"at {meta['commit']}, median of 7 steps after one warm-up)",
-        })
-    inf_path, train_path = out_dir / "inference_gpu.csv", out_dir / "training_gpu.csv"
-    runs.atomic_write_text(inf_path, _csv_text(inference, INFERENCE_COLUMNS, INFERENCE_KEY))
-    runs.atomic_write_text(train_path, _csv_text(training, TRAINING_COLUMNS, TRAINING_KEY))
-    return inf_path, train_path
-
-
-def _csv_text(rows: Iterable[Mapping[str, object]], columns: Sequence[str], key: Sequence[str]) -> str:
-    rows = sorted(({c: "" if r.get(c) is None else str(r.get(c, "")) for c in columns} for r in rows),
-                  key=lambda r: tuple(r[k] for k in key))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 # --------------------------------------------------------------------------- the chapters' tables
 def _frame(name: str, frame=None):
-    import pandas as pd
-
-    from . import runs
-
     if frame is None:
         frame = pd.DataFrame(runs.read_table(runs.results_root() / name))
     frame = frame.copy()
@@ -414,8 +224,6 @@ def _label(frame) -> str:
 
 
 def _num(frame, col):
-    import pandas as pd
-
     return pd.to_numeric(frame[col], errors="coerce")
 
 
@@ -427,8 +235,6 @@ def inference_summary(frame=None):
     ``of datasheet peak`` (:func:`helpers.timing.datasheet_peak`), ``measured``
     (date and commit). Empty when no GPU table is committed.
     """
-    import pandas as pd
-
     df = _frame("inference_gpu.csv", frame)
     if df.empty:
         return pd.DataFrame()
@@ -450,7 +256,7 @@ def inference_summary(frame=None):
 def _ratio(tflops: float, g) -> float | None:
     sheet = _num(g, "datasheet_peak_tflops").median() if "datasheet_peak_tflops" in g else float("nan")
     if not sheet == sheet:  # NaN: look the GPU up now
-        peak = _datasheet(str(g["device_name"].iloc[0]), str(g["dtype"].iloc[0]))
+        peak = datasheet_peak(str(g["device_name"].iloc[0]), str(g["dtype"].iloc[0]))
         return tflops * 1e12 / peak if peak else None
     return tflops / float(sheet)
 
@@ -465,8 +271,6 @@ def real_workload_summary(frame=None):
     back by something other than arithmetic), ``p50 ms (batch 1)``,
     ``peak memory MiB`` and ``measured``.
     """
-    import pandas as pd
-
     df = _frame("inference_gpu.csv", frame)
     if df.empty:
         return pd.DataFrame()
@@ -508,8 +312,6 @@ def levers_summary(frame=None):
     (speed-up over fixed batches of 64 of the same model, workload and
     dtype), ``of datasheet peak`` and ``source``.
     """
-    import pandas as pd
-
     df = _frame("inference_gpu.csv", frame)
     if df.empty or "gpu_levers" not in set(df["sweep"]):
         return pd.DataFrame()
@@ -538,8 +340,6 @@ def levers_summary(frame=None):
 
 def training_summary(frame=None):
     """Measured training steps per GPU, shape, precision and batch: tokens/s, TFLOP/s, fraction of the datasheet peak."""
-    import pandas as pd
-
     df = _frame("training_gpu.csv", frame)
     if df.empty:
         return pd.DataFrame()
@@ -620,28 +420,7 @@ def training_throughput(frame=None, *, preset: str = "xlmr-large", dtype: str = 
     return out
 
 
-# --------------------------------------------------------------------------- command line
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m helpers.gpu import FOLDER``: (re)write the committed GPU tables from a measurement folder."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m helpers.gpu", description=main.__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    imp = sub.add_parser("import", help="write results/inference_gpu.csv and training_gpu.csv from FOLDER")
-    imp.add_argument("folder")
-    imp.add_argument("--results-dir", default=None)
-    args = p.parse_args(argv)
-    folder = Path(args.folder)
-    if folder.name != H200_2026_11_30["folder"]:
-        raise StudyError(f"no provenance on file for {folder.name}; known measurement folders: "
-                         f"{H200_2026_11_30['folder']} (add its date, commit and versions to helpers.gpu)")
-    paths = import_measurements(folder, H200_2026_11_30, args.results_dir)
-    for path in paths:
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    from .errors import run_cli
+if __name__ == "__main__":  # python -m helpers.gpu import FOLDER: the command lives with the import
+    from .gpu_import import main
 
     raise SystemExit(run_cli(main))
