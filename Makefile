@@ -68,19 +68,19 @@ test: install browser-deps
 	  --nbval-cell-timeout=2400 -p no:cacheprovider -rs
 
 verify-encoder: install
-	HF_HUB_OFFLINE=1 $(PY) -m helpers.verify_encoder
+	HF_HUB_OFFLINE=1 $(PY) -m studytools.verify_encoder
 
 verify-data: install
-	HF_HUB_OFFLINE=1 $(PY) -m helpers.verify_data
+	HF_HUB_OFFLINE=1 $(PY) -m studytools.verify_data
 
 verify-inputs: install
-	HF_HUB_OFFLINE=1 $(PY) -m helpers.verify_inputs
+	HF_HUB_OFFLINE=1 $(PY) -m studytools.verify_inputs
 
 fertility: install
 	HF_HUB_OFFLINE=1 $(PY) -m helpers.fertility
 
 bench: install
-	HF_HUB_OFFLINE=1 $(PY) -m helpers.bench
+	HF_HUB_OFFLINE=1 $(PY) -m studytools.bench
 
 smoke: install
 	HF_HUB_OFFLINE=1 STUDY_BOOK_DIR=$(CURDIR)/.cache/smoke/book STUDY_RESULTS_DIR=$(CURDIR)/.cache/smoke/results \

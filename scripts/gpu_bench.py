@@ -89,7 +89,7 @@ def build_models(shapes: dict, device: str, dtype: str, quick: bool) -> dict:
     """name -> (model, note). helpers.models presets when they load here, else XLM-R-shaped random models."""
     import torch
 
-    from helpers.bench import xlmr_shaped_model
+    from studytools.bench import xlmr_shaped_model
     from helpers.timing import prepare_model
 
     out = {}
@@ -142,19 +142,18 @@ def trained_arms(device: str, dtype: str) -> dict:
 
 def real_batches(batch: int, length: int, quick: bool):
     """Bucketed batches of real Tatoeba sentences through the real XLM-R tokenizer (or say what replaced it)."""
-    from helpers.bench import sample_sentences, train_tokenizer
+    from helpers import models as presets
+    from helpers.tatoeba import sample_sentences
     from helpers.timing import make_batches
 
     texts, source = sample_sentences(32 if quick else 1024)
     try:
         if quick:
             raise RuntimeError("quick mode")
-        from helpers import models as presets
-
         tok, tok_note = presets.load_tokenizer("xlmr-base"), "XLM-R tokenizer"
     except Exception as exc:
-        tok = train_tokenizer(texts, vocab_size=400 if quick else 4000)
-        tok_note = f"unigram tokenizer trained on the sample ({type(exc).__name__}: real one unavailable)"
+        tok = presets.load_tokenizer("tiny")
+        tok_note = f"the tiny preset's unigram tokenizer ({type(exc).__name__}: real one unavailable)"
     return make_batches(tok, texts, batch, length), f"{source}; {tok_note}", texts, tok
 
 
@@ -203,7 +202,7 @@ def levers(args, dtype: str, vocab: int, finish, tok) -> None:
     """Real token lengths through each lever: token-budget batching, bf16 vs fp32, torch.compile."""
     import torch
 
-    from helpers.bench import xlmr_shaped_model
+    from studytools.bench import xlmr_shaped_model
     from helpers.gpu import LEVER_BATCHINGS, QUICK_LEVER_BATCHINGS, batch_groups, length_batches, workload_lengths
     from helpers.timing import flops_per_token, prepare_model, synthetic_batches, time_entries
 

@@ -1,7 +1,7 @@
 """Run optimum-benchmark 0.6.0 on a local model directory and print its figures as JSON.
 
 This script runs inside ``.venv-optimum`` (optimum-benchmark 0.6.0 does not
-import with transformers 5), started by ``python -m helpers.bench``. It uses
+import with transformers 5), started by ``python -m studytools.bench``. It uses
 optimum-benchmark's own API: scenario ``inference``, backend ``pytorch``,
 device ``cpu``, launcher ``inline`` (same process, no extra spawn), task
 ``feature-extraction``, input shapes ``batch_size`` x ``sequence_length``.

@@ -1,4 +1,4 @@
-"""helpers.bench: the final line's format on the quick mode; optimum-benchmark only where its venv exists."""
+"""studytools.bench: the final line's format on the quick mode; optimum-benchmark only where its venv exists."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from helpers import bench
+from helpers import tatoeba
+from studytools import bench
 from helpers.errors import StudyError
 from helpers.runs import read_table
 
@@ -22,14 +23,14 @@ def test_final_line_format_pinned():
 
 
 def test_sample_sentences_is_fixed_and_mixed(realdata):
-    a, src = bench.sample_sentences(40, seed=0, root=realdata)
-    b, _ = bench.sample_sentences(40, seed=0, root=realdata)
+    a, src = tatoeba.sample_sentences(40, seed=0, root=realdata)
+    b, _ = tatoeba.sample_sentences(40, seed=0, root=realdata)
     assert a == b and len(a) == 40 and "Tatoeba" in src
     assert len({len(s) for s in a}) > 10  # mixed lengths
 
 
 def test_sample_sentences_falls_back_without_realdata(tmp_path):
-    texts, src = bench.sample_sentences(30, root=tmp_path)
+    texts, src = tatoeba.sample_sentences(30, root=tmp_path)
     assert len(texts) == 30 and "fallback" in src
 
 
@@ -45,7 +46,11 @@ def test_quick_bench_prints_the_final_line_last(capsys, isolated_results):
     # ours, raw and the pipeline count the same real tokens of the same sentences
     assert peers["ours (timing.time_arms)"]["tokens"] == peers["raw model(**batch) loop"]["tokens"] \
         == peers["transformers pipeline loop"]["tokens"]
-    assert peers["optimum-benchmark 0.6.0"]["tokens"] == str(32 * 128)
+    # optimum-benchmark was skipped: its row says so and carries no measurement
+    opt = peers["optimum-benchmark 0.6.0"]
+    assert opt["repeats"] == "0" and opt["token_counting"].endswith(" — skipped")
+    assert math.isnan(float(opt["tokens_per_s"])) and math.isnan(float(opt["seconds_median"]))
+    assert float(peers["ours on optimum's workload"]["tokens_per_s"]) > 0
 
 
 def test_bad_input_is_one_line():
@@ -62,3 +67,7 @@ def test_quick_bench_with_optimum_benchmark(capsys, isolated_results, monkeypatc
     code = bench.main(["--quick", "--optimum", "require", "--threads", "1", "--sentences", "12", "--repeats", "2"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert code == 0 and FINAL.match(last) and not last.endswith("=nan")
+    # optimum-benchmark ran: its row holds a real measurement of the 32 x 128 workload
+    opt = {r["peer"]: r for r in read_table(isolated_results / "results" / "bench.csv")}["optimum-benchmark 0.6.0"]
+    assert opt["tokens"] == str(32 * 128) and int(opt["repeats"]) > 0 and "skipped" not in opt["token_counting"]
+    assert float(opt["tokens_per_s"]) > 0

@@ -1,4 +1,4 @@
-"""The real-browser check (helpers.browser): exact reports on tiny fixture pages,
+"""The real-browser check (studytools.browser): exact reports on tiny fixture pages,
 then the built book itself when `make html` has produced _build/html."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import browser
-from helpers.browser import PageReport, check_site, discover_pages
+from studytools import browser
+from studytools.browser import PageReport, check_site, discover_pages
 from helpers.errors import StudyError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,16 +164,28 @@ def test_cli_exit_status_and_last_line(capsys, tmp_path):
 
 
 @needs_chromium
-def test_chromium_is_killed_even_when_the_check_raises():
+def test_chromium_is_closed_even_when_the_check_raises():
     with pytest.raises(RuntimeError, match="mid-check"):
         with browser.Chromium() as chrome:
-            pgid = chrome.proc.pid
             chrome.new_page()
-            os.killpg(pgid, 0)  # alive while in use
+            assert browser.marked_processes(chrome.marker)  # alive while in use
             raise RuntimeError("mid-check")
-    assert chrome.proc.poll() is not None
-    assert browser.live_group_members(pgid) == []  # no process of its group still runs
-    assert chrome.cdp is None and chrome._profile is None
+    assert browser.marked_processes(chrome.marker) == []  # no Chromium process of this check still runs
+    assert chrome.browser is None and chrome._playwright is None
+
+
+def test_marked_processes_finds_only_the_marker(tmp_path):
+    import subprocess
+    import sys
+
+    marker = browser.MARKER_FLAG + "unit-test-" + tmp_path.name
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker])
+    try:
+        assert browser.marked_processes(marker) == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert browser.marked_processes(marker) == []
 
 
 @needs_chromium

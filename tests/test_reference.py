@@ -1,4 +1,4 @@
-"""helpers.reference: the tolerance check that stands in for nbval on score cells."""
+"""studytools.reference: the tolerance check that stands in for nbval on score cells."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import reference
+from studytools import reference
 from helpers.errors import StudyError
 
 REPO = Path(__file__).resolve().parents[1]

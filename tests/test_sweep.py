@@ -1,4 +1,4 @@
-"""helpers.sweep: validation before submission, the job layout, and a real local sweep."""
+"""studytools.sweep: validation before submission, the job layout, and a real local sweep."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import runs, sweep
+from helpers import runs
+from studytools import sweep
 from helpers.errors import StudyError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,10 +49,15 @@ def test_notebook_parameter_names(tmp_path):
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# t"]},
                     {"cell_type": "code", "metadata": {"tags": ["parameters"]},
                      "source": ["profile = 'smoke'  # p\n", "seed: int = 1\n", "task = ''\n"]}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+          "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+          "nbformat": 4, "nbformat_minor": 5}
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb))
     assert sweep.notebook_parameter_names(path) == ("profile", "seed", "task")
+    nb["metadata"] = {}
+    path.write_text(json.dumps(nb))
+    with pytest.raises(StudyError, match="must name its kernel"):
+        sweep.notebook_parameter_names(path)
     nb["cells"][1]["metadata"] = {}
     path.write_text(json.dumps(nb))
     with pytest.raises(StudyError, match="has no cell tagged 'parameters'"):
@@ -120,7 +126,7 @@ def test_multi_gpu_job_launches_accelerate(tmp_path, monkeypatch):
     sweep.run_job(job)
     (cmd, env), = calls
     spec = str(tmp_path / "o" / "task-xnli__arm-direct__seed1.job.json")
-    assert cmd[1:] == ["launch", "--multi_gpu", "--num_processes", "4", "-m", "helpers.sweep", "job", "--spec", spec]
+    assert cmd[1:] == ["launch", "--multi_gpu", "--num_processes", "4", "-m", "studytools.sweep", "job", "--spec", spec]
     assert env["STUDY_RUNS_DIR"] == str(tmp_path)
     assert not Path(spec).exists()  # the spec is removed after the launch
 
@@ -128,7 +134,7 @@ def test_multi_gpu_job_launches_accelerate(tmp_path, monkeypatch):
 def test_cli_dry_run_and_errors(study_env):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
     plan = str(small_plan(study_env))
-    args = [sys.executable, "-m", "helpers.sweep", "--plan", plan, "--notebook", "01_setup",
+    args = [sys.executable, "-m", "studytools.sweep", "--plan", plan, "--notebook", "01_setup",
             "--task", "xnli,panx", "--arm", "direct", "--seed", "1"]
     proc = subprocess.run(args + ["--dry-run"], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -152,7 +158,7 @@ def test_local_sweep_of_target_training_writes_every_row(study_env):
     plan = study_env / "target.yaml"
     plan.write_text("name: smoke\nprofile: smoke\nseed: 1\nnotebooks: [05_target]\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "helpers.sweep", "--plan", str(plan), "--notebook", "05_target",
+        [sys.executable, "-m", "studytools.sweep", "--plan", str(plan), "--notebook", "05_target",
          "--task", "xnli,panx", "--arm", "direct", "--seed", "1", "--executor", "local", "--timeout-min", "10"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
     )

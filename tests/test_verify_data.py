@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers.sources import realdata_root
-from helpers.verify_data import check_file, data_files, main, verify
+from studytools.verify_data import check_file, data_files, expected_examples, main, verify
 
 
 def _realdata() -> Path:
@@ -81,3 +81,41 @@ def test_unreadable_files_are_failed_rows_not_crashes(tmp_path, capsys):
     assert udpos.examples == 1 and udpos.gold == "f1=100.0"
     assert main(["--root", str(tmp_path)]) == 1
     assert capsys.readouterr().out.strip().splitlines()[-1] == "files=6 parsed=0 failed=6"
+
+
+def test_expected_counts_are_one_path_table():
+    assert expected_examples("xnli/test-en.tsv") == 5010 and expected_examples("xnli/dev-de.tsv") == 2490
+    assert expected_examples("panx/test-jv.tsv") == 10000 and expected_examples("panx/train-jv.tsv") == 100
+    assert expected_examples("xcopa/et/test.et.jsonl") == 500 and expected_examples("copa/val-en.jsonl") == 100
+    assert expected_examples("tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.en.dev.json") == 440
+    assert expected_examples("tatoeba/v1/tatoeba.jav-eng.eng") == 205
+    assert expected_examples("tatoeba/tatoeba.deu-eng.deu") == 1000
+    assert expected_examples("mlqa/MLQA_V1/dev/dev-context-es-question-es.json") == 500
+    assert expected_examples("anli/R3/dev.jsonl") == 1200
+    assert expected_examples("udpos/test-de.tsv") is None  # SOURCES.md gives no count
+    assert expected_examples("anli/dev.jsonl") is None  # counts are per round folder
+    assert expected_examples("xnlix/dev-de.tsv") is None  # a pattern's folder is a whole folder name
+    assert expected_examples("xcopa/et/latest.et.jsonl") is None  # '*' and '[.-]' stay within a name
+
+
+def test_a_registry_task_folder_is_checked_with_its_reader(tmp_path, monkeypatch):
+    """Dispatch reads the registry: a task declared only there is parsed with its reader, format and labels."""
+    import dataclasses
+
+    from helpers import tasks
+
+    nli = dataclasses.replace(tasks.get_task("xnli"), name="nli2", files={"*": ("nli2/{split}-{lang}.tsv",)})
+    ner = dataclasses.replace(tasks.get_task("panx"), name="ner2", labels=("O", "B-X", "I-X"))
+    monkeypatch.setitem(tasks.ALL_TASKS, "nli2", nli)
+    monkeypatch.setitem(tasks.ALL_TASKS, "ner2", ner)
+    (tmp_path / "nli2").mkdir()
+    (tmp_path / "nli2/dev-fr.tsv").write_text("Un chat dort.\tUn animal dort.\tentailment\n", encoding="utf-8")
+    (tmp_path / "ner2").mkdir()
+    (tmp_path / "ner2/dev-en.tsv").write_text("Anna\tB-X\nsleeps\tO\n", encoding="utf-8")
+    (tmp_path / "ner2/test-en.tsv").write_text("Anna\tB-PER\n", encoding="utf-8")  # not in ner2's tag set
+    checks = {c.path: c for c in verify(tmp_path)}
+    nli_check = checks["nli2/dev-fr.tsv"]
+    assert (nli_check.ok, nli_check.examples, nli_check.expected, nli_check.gold) == (True, 1, None, "accuracy=100.0")
+    ner_check = checks["ner2/dev-en.tsv"]
+    assert (ner_check.ok, ner_check.examples, ner_check.gold) == (True, 1, "f1=100.0")
+    assert not checks["ner2/test-en.tsv"].ok and "B-PER" in checks["ner2/test-en.tsv"].note

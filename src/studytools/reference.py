@@ -18,7 +18,7 @@ Rows are matched on the tables' keys, which hold every parameter that changes th
 digest). A key column that one of the two tables does not have (a table written before the
 column existed) is left out of the match, so older reference tables are still accepted.
 
-    python -m helpers.reference FRESH_RESULTS_DIR [REFERENCE_RESULTS_DIR]
+    python -m studytools.reference FRESH_RESULTS_DIR [REFERENCE_RESULTS_DIR]
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StudyError
-from .runs import project_path, read_table
+from helpers.errors import StudyError
+from helpers.runs import project_path, read_table
 
 ZERO_SHOT_KEY = ("profile", "model", "source", "eval_limit", "arm", "intermediate", "target_task", "language",
                  "metric", "seed")
