@@ -225,3 +225,42 @@ def test_caches_written_before_the_marker_stay_replaceable(tmp_path):
     (other / "conversion.json").write_text("{}")
     with pytest.raises(StudyError, match="not created by the study"):
         runs.check_replaceable(other, "directory")  # without owned_if, only the study's marker counts
+
+
+def test_code_digest_follows_the_imports_of_training(monkeypatch):
+    """Editing a module training imports (transitively) changes the digest; an unrelated one does not."""
+    modules = runs.code_modules()
+    assert {"training", "recipes", "preprocess", "runs", "errors"} <= set(modules)
+    assert "analysis" not in modules and "study" not in modules
+    before = runs.code_digest()
+    original = runs._read_source
+
+    def edited(target):
+        def read(path):
+            data = original(path)
+            return data + b"\n# edited\n" if path.name == target else data
+        return read
+
+    monkeypatch.setattr(runs, "_read_source", edited("analysis.py"))
+    assert runs.code_digest() == before
+    monkeypatch.setattr(runs, "_read_source", edited("recipes.py"))
+    assert runs.code_digest() != before
+    monkeypatch.setattr(runs, "_read_source", edited("training.py"))
+    assert runs.code_digest() != before
+
+
+def test_code_modules_walk_relative_and_absolute_imports(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "training.py").write_text("from . import a\nfrom .b import thing\n\ndef f():\n    import helpers.c\n")
+    (pkg / "a.py").write_text("from .d import x\n")
+    (pkg / "b.py").write_text("import os\n")
+    (pkg / "c.py").write_text("")
+    (pkg / "d.py").write_text("")
+    (pkg / "unrelated.py").write_text("from . import a\n")
+    assert runs.code_modules(package_dir=pkg) == ["a", "b", "c", "d", "training"]
+    before = runs.code_digest(package_dir=pkg)
+    (pkg / "unrelated.py").write_text("from . import b\n")
+    assert runs.code_digest(package_dir=pkg) == before
+    (pkg / "d.py").write_text("x = 1\n")
+    assert runs.code_digest(package_dir=pkg) != before

@@ -40,8 +40,11 @@ def test_run_executes_then_skips_unchanged_chapters(tmp_path, capsys):
     plan = study.load_plan(write_plan(tmp_path, "profile: smoke\nnotebooks: [01_setup]\n"))
     assert study.run_plan(plan)[0][1] == "ran"
     chapter = study.book_dir() / "01_setup.ipynb"
-    meta = json.loads(chapter.read_text())["metadata"]["study"]
+    executed = json.loads(chapter.read_text())
+    meta = executed["metadata"]["study"]
     assert meta["cache_key"] == plan.steps[0].cache_key() and meta["parameters"]["profile"] == "smoke"
+    injected = [c["metadata"]["tags"] for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert injected == [["injected-parameters", "remove-input"]]  # the page does not open with the parameters
     assert study.run_plan(plan)[0][1] == "skipped"
     assert study.run_plan(plan, force=True)[0][1] == "ran"
     out = capsys.readouterr().out
@@ -175,3 +178,22 @@ def test_cli_validates_the_whole_plan_before_the_first_chapter(tmp_path, monkeyp
     err = capsys.readouterr().err.strip()
     assert err == (f"error: plan file {plan}: 05_target: unknown task 'nosuch'; valid tasks: xnli, panx, xquad, tatoeba")
     assert not (tmp_path / "book").exists() and not (tmp_path / "results").exists()
+
+
+def test_the_injected_parameters_cell_is_hidden_in_the_book():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("profile = 'smoke'")
+    params.metadata["tags"] = ["parameters", "remove-input"]
+    injected = nbformat.v4.new_code_cell("# Parameters\nprofile = 'embedded'\n")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [params, injected, nbformat.v4.new_code_cell("cfg = 1")]
+    out = study.hide_injected_parameters(study.hide_injected_parameters(nb))
+    assert [c.metadata.get("tags", []) for c in out.cells] == [
+        ["parameters", "remove-input"], ["injected-parameters", "remove-input"], []]
+
+
+def test_notebook_parameters_keep_the_defaults_types():
+    assert study.notebook_parameters(study.NOTEBOOKS_DIR / "02_data.ipynb") == {
+        "profile": "smoke", "seed": 1, "task": "", "arm": "", "data_dir": "", "eval_limit": 0}
