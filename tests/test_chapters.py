@@ -1,6 +1,6 @@
 """Every chapter source reads like a paper and stays thin (issue 14).
 
-Title first; the parameters cell and the config table hidden (``remove-input``); every other code cell
+Title first; the parameters cell hidden (``remove-input``) and the config table collapsed (``hide-output``); every other code cell
 folded (``hide-input``) or hidden; cells that run a phase drop their progress log (``remove-stderr``);
 at most 60 code lines per notebook and under 400 in all; each chapter ends in a glued prose conclusion.
 """
@@ -35,7 +35,8 @@ def test_a_chapter_is_thin_tagged_and_ends_in_prose(name):
     assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
     code = [c for c in cells if c["cell_type"] == "code"]
     tags = [c["metadata"].get("tags", []) for c in code]
-    assert tags[0] == ["parameters", "remove-input"] and tags[1] == ["remove-input"]  # parameters, config table
+    assert tags[0] == ["parameters", "remove-input"]  # the parameters cell: hidden
+    assert tags[1] == ["remove-input", "hide-output"]  # the config table: collapsed under the title
     assert all("hide-input" in t or "remove-input" in t for t in tags[2:])
     runs_phase = [t for c, t in zip(code, tags) if "pipeline.run_" in "".join(c["source"])]
     assert all("remove-stderr" in t for t in runs_phase)
