@@ -200,7 +200,7 @@ def test_zero_shot_heatmap_has_a_panel_per_task_and_one_colour_bar():
     rows = [{"arm": arm, "target_task": task, "language": lang, "value": 10.0 * i}
             for i, (task, langs) in enumerate((("xnli", ("en", "de", "zh")), ("panx", ("en", "sw"))))
             for arm in ("direct", "mnli", "multi") for lang in langs]
-    fig = analysis.zero_shot_heatmap(pd.DataFrame(rows), ("xnli", "panx", "tatoeba"), ("direct", "mnli", "multi"),
+    fig = analysis.zero_shot_heatmap(pd.DataFrame(rows), ("xnli", "panx", "tatoeba"), ("direct", "mnli", "multi"), show=False,
                                      ncols=5)
     visible = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert [ax.get_title() for ax in visible] == ["xnli", "panx"]  # tatoeba has no rows: no panel
@@ -208,3 +208,20 @@ def test_zero_shot_heatmap_has_a_panel_per_task_and_one_colour_bar():
     assert [t.get_text() for t in visible[1].get_xticklabels()] == ["direct", "mnli", "multi"]
     colour_bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
     assert len(colour_bars) == 1 and colour_bars[0].get_ylim() == (0.0, 100.0)
+
+
+def test_show_figure_displays_once_and_closes(monkeypatch):
+    """A chapter's figure is displayed exactly once and closed, so nbval (which ignores a trailing ';')
+    sees the same single output as papermill; with ``show=False`` the open figure comes back."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    fig = plt.figure()
+    assert analysis.show_figure(fig, show=False) is fig and plt.fignum_exists(fig.number)
+    assert analysis.show_figure(fig) is None
+    assert shown == [fig] and not plt.fignum_exists(fig.number)

@@ -384,7 +384,27 @@ def compression_points(comp: pd.DataFrame, arm_tokens_per_s: pd.Series, speed_fa
     return out[cols].reset_index(drop=True)
 
 
-def zero_shot_heatmap(primary: pd.DataFrame, tasks: tuple[str, ...], arms: tuple[str, ...], *, ncols: int = 5):
+def show_figure(fig, show: bool = True):
+    """Display ``fig`` once and close it (returns None), or return it untouched when ``show`` is False.
+
+    A chapter must not rely on a trailing ``;`` to keep the returned figure from being displayed a second
+    time: nbval executes cells without storing them in the history, where IPython looks for that ``;``,
+    so a returned, still open figure is shown twice there (by the display hook and by the inline
+    backend) and the chapter's output differs from the committed one. Displaying explicitly and closing
+    gives exactly one output in papermill, Jupyter and nbval alike.
+    """
+    if not show:
+        return fig
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+    return None
+
+
+def zero_shot_heatmap(primary: pd.DataFrame, tasks: tuple[str, ...], arms: tuple[str, ...], *, ncols: int = 5,
+                      show: bool = True):
     """Zero-shot score per language and arm, one panel per task, with one shared colour bar (0-100).
 
     ``primary`` holds :func:`primary_scores` rows (arm, target_task,
@@ -420,4 +440,4 @@ def zero_shot_heatmap(primary: pd.DataFrame, tasks: tuple[str, ...], arms: tuple
         ax.set_visible(False)
     fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=axes, shrink=0.8, label="primary metric (0-100)")
     fig.suptitle("zero-shot score per language and arm, one panel per task")
-    return fig
+    return show_figure(fig, show)

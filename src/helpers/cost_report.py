@@ -57,14 +57,14 @@ def cost_facts(cost: pd.DataFrame) -> dict:
     }
 
 
-def cost_figure(cost: pd.DataFrame):
+def cost_figure(cost: pd.DataFrame, show: bool = True):
     """Training TFLOPs per arm, stacked by phase."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     (cost[["intermediate flops", "target flops"]] / 1e12).plot.barh(stacked=True, ax=ax, color=["#dd8452", "#4c72b0"])
     ax.set_xlabel("training TFLOPs (this profile)")
     ax.set_title("training cost per arm: intermediate + target phases")
     fig.tight_layout()
-    return fig
+    return analysis.show_figure(fig, show)  # displayed once and closed (see analysis.show_figure)
 
 
 def full_inputs(cfg: StudyConfig) -> pd.DataFrame:

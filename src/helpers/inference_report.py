@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import efficiency, gpu, pipeline, runs, sweeps, timing
+from . import analysis, efficiency, gpu, pipeline, runs, sweeps, timing
 from .config import StudyConfig
 from .models import load_model
 from .sources import load_examples
@@ -90,7 +90,7 @@ def pooled_facts(pooled: pd.DataFrame, timed: efficiency.ArmTiming, dep: Deploym
     }
 
 
-def throughput_figure(timed: efficiency.ArmTiming, dep: Deployment):
+def throughput_figure(timed: efficiency.ArmTiming, dep: Deployment, show: bool = True):
     """Tokens/s of every arm and the A/A copy per task (95 % percentile band over repetitions)."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     sns.barplot(data=pd.DataFrame(timed.rows), x="task", y="tokens_per_s", hue="arm",
@@ -98,7 +98,7 @@ def throughput_figure(timed: efficiency.ArmTiming, dep: Deployment):
     ax.set_ylabel("real tokens / s")
     ax.set_title(f"inference throughput of every arm and the A/A copy ({dep.device}, {dep.dtype}, interleaved)")
     fig.tight_layout()
-    return fig
+    return analysis.show_figure(fig, show)  # displayed once and closed (see analysis.show_figure)
 
 
 def harness_checks(cfg: StudyConfig, timed: efficiency.ArmTiming, dep: Deployment, *, repeats: int = 4) -> dict:
@@ -203,7 +203,7 @@ SWEEP_AXES = {"batch_size": ("batch", "batch size"), "length": ("length", "seque
               "padding": ("padding", "padding"), "dtype": ("dtype", "precision"), "early_exit": ("layers", "layers run")}
 
 
-def sweep_figure(frame: pd.DataFrame):
+def sweep_figure(frame: pd.DataFrame, show: bool = True):
     """One panel per sweep: tokens/s against its setting."""
     fig, axes = plt.subplots(1, len(SWEEP_AXES), figsize=(16, 3.4))
     for ax, (name, (xcol, label)) in zip(axes, SWEEP_AXES.items()):
@@ -213,7 +213,7 @@ def sweep_figure(frame: pd.DataFrame):
         ax.set_xlabel(label)
         ax.set_ylabel("real tokens / s" if ax is axes[0] else "")
     fig.tight_layout()
-    return fig
+    return analysis.show_figure(fig, show)  # displayed once and closed (see analysis.show_figure)
 
 
 def model_size_table(cfg: StudyConfig, dep: Deployment, inp: SweepInputs, *, sentences: int = 16,

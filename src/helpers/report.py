@@ -137,7 +137,7 @@ def compression_points(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
     return points
 
 
-def tradeoff_figure(summary: pd.DataFrame, points: pd.DataFrame):
+def tradeoff_figure(summary: pd.DataFrame, points: pd.DataFrame, show: bool = True):
     """Left: every arm at its fp32 accuracy and speed (marker size: training compute) with the Pareto front;
     right: each compressed variant at its measured score and speed."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -159,7 +159,7 @@ def tradeoff_figure(summary: pd.DataFrame, points: pd.DataFrame):
     axes[1].set_xlabel("inference throughput (real tokens / s, this machine)")
     axes[1].set_ylabel("score on the compression task (0-100)")
     fig.tight_layout()
-    return fig
+    return analysis.show_figure(fig, show)  # displayed once and closed (see analysis.show_figure)
 
 
 def tradeoff_facts(summary: pd.DataFrame, points: pd.DataFrame, breakeven: pd.DataFrame, why_not: list[str],
