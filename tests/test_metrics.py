@@ -25,7 +25,7 @@ def test_squad_partial_match_by_hand():
 
 def test_max_over_gold_answers():
     s = qa_scores(["Denver Broncos", "Carolina"], [["Denver Broncos", "Broncos"], {"answers": {"text": ["Panthers"]}}])
-    assert s == {"exact_match": 50.0, "f1": 50.0}
+    assert s == {"exact_match": 50.0, "f1": 50.0, "em_f1": 50.0}
 
 
 def test_mlqa_zh_character_level():
@@ -43,7 +43,7 @@ def test_mlqa_language_articles_and_unicode_punctuation():
     assert mlqa_normalize("los perros «grandes»", "es") == "perros grandes"
     assert squad_normalize("los perros «grandes»") == "los perros «grandes»"
     # official quirk: an answer that normalises to nothing scores F1 0 but EM 1
-    assert score("mlqa", ["una"], [["una"]], "es") == {"exact_match": 100.0, "f1": 0.0}
+    assert score("mlqa", ["una"], [["una"]], "es") == {"exact_match": 100.0, "f1": 0.0, "em_f1": 50.0}
     with pytest.raises(StudyError, match="valid languages: en, es"):
         mlqa_normalize("x", "fr")
 
@@ -60,6 +60,33 @@ def test_seqeval_tiny_case_and_agreement_with_seqeval():
     upos_pred = [["PRON", "VERB", "NOUN", "VERB", "PUNCT"]]
     assert seqeval_scores(upos_pred, upos_gold)["f1"] == pytest.approx(100 * f1_score(upos_gold, upos_pred))
 
+
+
+# --------------------------------------------------------------------------- issue 13: QA (EM+F1)/2, token accuracy
+def test_qa_reports_xtreme_r_em_f1_beside_f1():
+    # pred [barack, obama] vs gold [president, barack, obama, jr]: F1 2/3, EM 0; second answer exact (F1 = EM = 1)
+    s = qa_scores(["Barack Obama", "Denver"], [["The President Barack Obama, Jr."], ["denver"]])
+    assert s["f1"] == pytest.approx(100 * (2 / 3 + 1) / 2)
+    assert s["exact_match"] == 50.0
+    assert s["em_f1"] == pytest.approx((50.0 + 100 * (2 / 3 + 1) / 2) / 2)  # 66.666...
+    assert score("xquad", ["Barack Obama"], [["Barack Obama"]], "de") == {"exact_match": 100.0, "f1": 100.0,
+                                                                         "em_f1": 100.0}
+    assert primary_metric("xquad") == "f1" and primary_metric("mlqa") == "f1"  # the primary stays F1
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_tagging_reports_token_accuracy_seqeval_merges_cconj_and_sconj():
+    # seqeval 1.x reads the first character of a tag as its B/I prefix: CCONJ and SCONJ are both "CONJ",
+    # so swapping them scores F1 100; token accuracy sees the swapped token (1 of 2 right: 50)
+    gold, pred = [["NOUN", "CCONJ"]], [["NOUN", "SCONJ"]]
+    s = score("udpos", pred, gold, "de")
+    assert s["f1"] == 100.0 and 100 * f1_score(gold, pred) == 100.0
+    assert s["accuracy"] == 50.0
+    assert primary_metric("udpos") == "f1"
+    ner = score("panx", [["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]], "de")
+    assert ner["f1"] == 0.0 and ner["accuracy"] == pytest.approx(200 / 3)
+    assert primary_metric("panx") == "f1"
+    assert score("ccg", [["N", "S"]], [["N", "NP"]], "en")["accuracy"] == 50.0
 
 def test_map_at_20_tiny_ranking():
     # gold {1, 3}; ranking 1 (hit, P=1), 0, 3 (hit, P=2/3): AP = (1 + 2/3) / 2 = 5/6

@@ -7,6 +7,10 @@ What each task is scored with (as google-research/xtreme ``evaluate.py`` and
   accuracy.
 * UD-POS, WikiANN: seqeval F1 over the tag sequences (``seqeval.metrics.f1_score``
   in its default mode, exactly as ``evaluate.py`` calls it, also for UPOS tags).
+  Every tagging task also reports token ``accuracy`` (the flattened tags, CCG's
+  primary metric): seqeval 1.x reads the first character of a tag as a B/I
+  prefix, so for UPOS it merges ``CCONJ`` and ``SCONJ`` (both "CONJ") and cannot
+  see them swapped; token accuracy can.
 * XQuAD, TyDiQA-GoldP (and SQuAD): the SQuAD v1.1 script: answers are lower-cased,
   stripped of ASCII punctuation and the articles a/an/the, whitespace-split;
   F1 over bags of tokens and exact match, each the maximum over the gold answers.
@@ -15,11 +19,13 @@ What each task is scored with (as google-research/xtreme ``evaluate.py`` and
   "mixed segmentation" (each Han character and punctuation mark is a token).
 * Mewsli-X, LAReQA: mean average precision at 20 (for Mewsli-X's single gold
   entity this equals XTREME-R's MRR@20).
-* Tatoeba: accuracy of the nearest neighbour.
+* Tatoeba: accuracy of the nearest neighbour, in XTREME's direction (each
+  English line searches the non-English sentences: :mod:`helpers.retrieval`).
 
-Scores are on a 0-100 scale. **QA convention**: the primary QA number is F1;
-exact match is reported beside it (``exact_match``) but never averaged into the
-primary score. (XTREME's own leaderboard averaged (EM+F1)/2; this study does not.)
+Scores are on a 0-100 scale. **QA convention**: the primary QA number is F1 (the
+registry's metric); exact match (``exact_match``) and XTREME-R's QA score
+(``em_f1`` = (EM + F1) / 2) are reported beside it, never averaged into the
+primary score.
 
 The Trainer's dev metric (:func:`make_compute_metrics`, what selects the best
 checkpoint on the English dev set) uses the same functions: SQuAD F1 through
@@ -181,6 +187,8 @@ def _gold_texts(ref) -> list[str]:
 def qa_scores(predictions: Sequence[str], references: Sequence, lang: str | None = None) -> dict[str, float]:
     """SQuAD (``lang`` None) or MLQA (``lang`` given) EM and F1, max over gold answers, x100.
 
+    Also ``em_f1``: (EM + F1) / 2, XTREME-R's QA score (the primary stays F1).
+
     ``references`` items are lists of gold answer strings, or canonical span-qa
     examples (``{"answers": {"text": [...]}}``).
     """
@@ -199,7 +207,8 @@ def qa_scores(predictions: Sequence[str], references: Sequence, lang: str | None
             f1 += max(mlqa_f1(pred, g, lang) for g in golds)
             em += max(mlqa_em(pred, g, lang) for g in golds)
     n = len(references)
-    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+    exact_match, f1_score = 100.0 * em / n, 100.0 * f1 / n
+    return {"exact_match": exact_match, "f1": f1_score, "em_f1": (exact_match + f1_score) / 2.0}
 
 
 # --------------------------------------------------------------------------- retrieval
@@ -244,10 +253,11 @@ def score(task: str, predictions, references, lang: str) -> dict[str, float]:
 
     * classification / multiple choice: predictions and references are label ints
       -> ``{"accuracy"}``;
-    * tagging: lists of tag lists -> ``{"f1", "precision", "recall"}`` (seqeval;
-      ``ccg`` also reports token ``accuracy``, its primary metric);
+    * tagging: lists of tag lists -> ``{"f1", "precision", "recall", "accuracy"}``
+      (seqeval, and token accuracy over the flattened tags: ``ccg``'s primary
+      metric, reported beside F1 for UD-POS and PAN-X);
     * span QA: predicted strings vs gold answer lists (or canonical examples)
-      -> ``{"f1", "exact_match"}`` (MLQA normalisation with ``lang`` for ``mlqa``);
+      -> ``{"exact_match", "f1", "em_f1"}`` (MLQA normalisation with ``lang`` for ``mlqa``);
     * retrieval: Tatoeba predictions are candidate indices (or rankings) vs gold
       index sets -> ``{"accuracy"}``; Mewsli-X and LAReQA predictions are rankings
       -> ``{"map@20"}``.
@@ -257,11 +267,10 @@ def score(task: str, predictions, references, lang: str) -> dict[str, float]:
     if fmt in ("pair-classification", "single-classification", "multiple-choice"):
         return {"accuracy": accuracy(list(predictions), list(references))}
     if fmt == "tagging":
-        out = seqeval_scores(predictions, references)
-        if spec.metric == "accuracy":  # CCG supertagging: token accuracy
-            flat_p = [t for s in predictions for t in s]
-            flat_r = [t for s in references for t in s]
-            out["accuracy"] = accuracy(flat_p, flat_r)
+        out = seqeval_scores(predictions, references)  # checks the sentence and tag counts
+        flat_p = [t for s in predictions for t in s]
+        flat_r = [t for s in references for t in s]
+        out["accuracy"] = accuracy(flat_p, flat_r)  # token accuracy (CCG's primary metric)
         return out
     if fmt == "span-qa":
         return qa_scores(list(predictions), list(references), lang if spec.language_aware_metric else None)

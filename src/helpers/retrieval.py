@@ -9,19 +9,36 @@ is scored by accuracy (the top-1 candidate is the gold translation), LAReQA
 and Mewsli-X by mAP@20.
 :func:`helpers.evaluation.evaluate_zero_shot` calls :func:`evaluate_retrieval`
 for every language of a retrieval task.
+
+**Tatoeba's direction.** XTREME's ``evaluate_retrieval.py`` calls
+``similarity_search(x, y)`` with ``x`` the non-English sentences and ``y`` the
+English ones, and ``utils_retrieve.similarity_search`` builds the index over
+``x`` and searches it with ``y``: one prediction per *English* line, the
+non-English sentence nearest to it. A :class:`helpers.retrieval_sets.RetrievalSet`
+of Tatoeba holds the non-English sentences as ``queries`` and the English ones
+as ``candidates``; :func:`bitext_predictions` and :func:`scoring_view` turn it
+round, so ``accuracy`` (the registry's primary metric) is XTREME's direction
+(English -> non-English) and ``accuracy_x2en`` the other direction, reported
+beside it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
 from . import metrics
 from .batching import pad_features, run_batches
-from .errors import StudyError, check_positive
+from .errors import StudyError, check_choice, check_positive
+from .tasks import get_task
 
 RETRIEVAL_K = 20  # mAP@20, and the depth of the ranking kept
+#: The secondary Tatoeba metric: accuracy of the non-English -> English direction (the primary is XTREME's).
+X2EN_METRIC = "accuracy_x2en"
+#: Directions of a bitext (Tatoeba) set: ``en2x`` (XTREME: English lines search the non-English index), ``x2en``.
+BITEXT_DIRECTIONS = ("en2x", "x2en")
 
 
 def embed(
@@ -98,6 +115,58 @@ def retrieve(query_emb: np.ndarray, cand_emb: np.ndarray, k: int = RETRIEVAL_K) 
     return np.argsort(-scores, axis=1, kind="stable")[:, :k]
 
 
+def is_bitext(task: str) -> bool:
+    """Whether ``task`` is a bitext retrieval task scored by accuracy (Tatoeba), not by mAP@20."""
+    spec = get_task(task)
+    return spec.format == "retrieval" and spec.metric == "accuracy"
+
+
+def bitext_predictions(similarity: np.ndarray, direction: str = "en2x") -> np.ndarray:
+    """The top-1 prediction per query of a bitext similarity matrix (ties: lower index first).
+
+    ``similarity[i, j]`` is the similarity of non-English sentence ``i`` and
+    English sentence ``j``. ``en2x`` is XTREME's direction (``similarity_search``:
+    the index holds the non-English sentences, each English line is a query):
+    one non-English index per English line (column). ``x2en`` gives one English
+    index per non-English sentence (row).
+    """
+    check_choice("direction", direction, BITEXT_DIRECTIONS)
+    sim = np.asarray(similarity, dtype=np.float64)
+    if sim.ndim != 2:
+        raise StudyError(f"a similarity matrix must be 2-D (non-English x English), got shape {sim.shape}")
+    if direction == "en2x":
+        sim = sim.T
+    return np.argmax(sim, axis=1)  # argmax returns the first maximum: lower index on ties
+
+
+def invert_gold(gold: Sequence[frozenset[int]], n_candidates: int) -> list[frozenset[int]]:
+    """Gold sets seen from the candidate side: for each candidate, the queries whose gold it is."""
+    out: list[set[int]] = [set() for _ in range(n_candidates)]
+    for q, gs in enumerate(gold):
+        for c in gs:
+            if not 0 <= int(c) < n_candidates:
+                raise StudyError(f"query {q}: gold candidate {c} is outside the {n_candidates} candidates")
+            out[int(c)].add(q)
+    return [frozenset(g) for g in out]
+
+
+def scoring_view(task: str, rset):
+    """``rset`` as its primary metric scores it: Tatoeba turned round (English lines as queries), else itself.
+
+    For a bitext task the returned set's queries are the English sentences,
+    its candidates the non-English ones and its gold the inverted gold
+    (:func:`invert_gold`), as XTREME's ``similarity_search`` scores Tatoeba.
+    Baselines that rank a :class:`RetrievalSet` can use it to score in the
+    same direction as the encoder.
+    """
+    if not is_bitext(task):
+        return rset
+    return replace(rset, queries=list(rset.candidates), candidates=list(rset.queries),
+                   gold=invert_gold(rset.gold, len(rset.candidates)), query_prefix=rset.candidate_prefix,
+                   candidate_prefix=rset.query_prefix, query_ids=list(rset.candidate_ids),
+                   candidate_ids=list(rset.query_ids))
+
+
 def evaluate_retrieval(
     model,
     tokenizer,
@@ -109,6 +178,7 @@ def evaluate_retrieval(
     lang: str | None = None,
     batch_size: int = 64,
     cache: dict[str, np.ndarray] | None = None,
+    items: list | None = None,
 ) -> dict[str, float]:
     """Score retrieval of ``rset`` (a :class:`helpers.sources.RetrievalSet`) by the encoder.
 
@@ -116,6 +186,13 @@ def evaluate_retrieval(
     candidates ranked by cosine (top :data:`RETRIEVAL_K`), and the ranking is
     scored by :func:`helpers.metrics.score` (Tatoeba accuracy, mAP@20 for
     LAReQA and Mewsli-X). ``cache`` is passed on to :func:`embed`.
+
+    Tatoeba is scored in XTREME's direction (module docstring): ``accuracy``
+    is the share of English lines whose nearest non-English sentence is their
+    translation; ``accuracy_x2en`` (:data:`X2EN_METRIC`) the other direction.
+    ``items``, when a list, receives one dict per scored query of the primary
+    direction, in query order: Tatoeba ``{"item": <English line index>, "hit":
+    0.0 or 1.0}``, mAP tasks ``{"item": <query index>, "ap": <AP@20 on 0-100>}``.
     """
     if len(rset.gold) != len(rset.queries):
         raise StudyError(f"retrieval set has {len(rset.queries)} queries but {len(rset.gold)} gold sets")
@@ -123,6 +200,19 @@ def evaluate_retrieval(
               prefix=rset.query_prefix, cache=cache)
     c = embed(model, tokenizer, rset.candidates, layer=layer, max_length=max_length, batch_size=batch_size,
               prefix=rset.candidate_prefix, cache=cache)
-    ranked = [list(map(int, row)) for row in retrieve(q, c, k=RETRIEVAL_K)]
     gold = [sorted(int(g) for g in gs) for gs in rset.gold]
+    if is_bitext(task):
+        view = scoring_view(task, rset)
+        sim = _normalise(q.astype(np.float64)) @ _normalise(c.astype(np.float64)).T  # non-English x English
+        primary = [int(p) for p in bitext_predictions(sim, "en2x")]
+        secondary = [int(p) for p in bitext_predictions(sim, "x2en")]
+        out = dict(metrics.score(task, primary, [sorted(g) for g in view.gold], lang))
+        out[X2EN_METRIC] = metrics.score(task, secondary, gold, lang)["accuracy"]
+        if items is not None:
+            items.extend({"item": i, "hit": float(p in view.gold[i])} for i, p in enumerate(primary))
+        return out
+    ranked = [list(map(int, row)) for row in retrieve(q, c, k=RETRIEVAL_K)]
+    if items is not None:
+        items.extend({"item": i, "ap": 100.0 * metrics.average_precision_at_k(r, g, metrics.MAP_K)}
+                     for i, (r, g) in enumerate(zip(ranked, gold)))
     return dict(metrics.score(task, ranked, gold, lang))

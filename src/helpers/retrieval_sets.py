@@ -6,7 +6,10 @@ one language from an xtreme-dir folder, using the task's declared file paths
 (:meth:`helpers.tasks.TaskSpec.layout_paths`).
 
 * Tatoeba: queries are the ``lang`` sentences, candidates the aligned English
-  ones (gold: the same line); ``limit`` keeps the first pairs.
+  ones (gold: the same line); ``limit`` keeps the first pairs. Only LASER's
+  aligned files are read (:func:`tatoeba_pair_path`); the set is scored in
+  XTREME's direction, English lines searching the ``lang`` sentences
+  (:func:`helpers.retrieval.scoring_view`).
 * LAReQA: queries are the ``lang`` questions; candidates every sentence of
   every available language's paragraphs (language-agnostic retrieval); gold:
   the answer sentences of the same question in all languages.
@@ -180,13 +183,38 @@ def _tatoeba(root: Path, spec: TaskSpec, lang: str, split: str, limit: int | Non
     if lang not in TATOEBA_ISO3:
         raise invalid_choice(f"language for {spec.name}", lang, sorted(TATOEBA_ISO3))
     x = TATOEBA_ISO3[lang]
-    paths = spec.layout_paths("test", lang)
-    x_rel = next((p for p in paths if (root / p).is_file()), paths[0])
-    pairs = read_tatoeba(root / x_rel, (root / x_rel).with_suffix(".eng"))
+    x_path = tatoeba_pair_path(root, spec, lang)
+    pairs = read_tatoeba(x_path, x_path.with_suffix(".eng"))
     pairs = pairs[:limit] if limit else pairs
     return RetrievalSet([a for a, _ in pairs], [b for _, b in pairs], [frozenset([i]) for i in range(len(pairs))],
                         QUERY_PREFIX, QUERY_PREFIX, [f"{x}-{i}" for i in range(len(pairs))],
                         [f"eng-{i}" for i in range(len(pairs))])
+
+
+def tatoeba_pair_path(root: Path, spec: TaskSpec, lang: str) -> Path:
+    """The non-English file of LASER's aligned Tatoeba pair of ``lang`` (its ``.eng`` file beside it).
+
+    Only LASER's layout is read: ``tatoeba[/v1]/tatoeba.<iso3>-eng.<iso3>`` and
+    ``tatoeba.<iso3>-eng.eng``, aligned line by line. XTREME's own download
+    (``tatoeba/<l2>-en.<l2>`` and ``<l2>-en.en``) cannot be scored: its English
+    side is sorted and the alignment (the labels) is withheld. Anything else is
+    one line saying which layout is read and why XTREME's is not (it says "does
+    not exist", as :func:`helpers.sources.dataset_sizes` expects of a missing file).
+    """
+    paths = spec.layout_paths("test", lang)
+    for rel in paths:
+        if (root / rel).is_file() and (root / rel).with_suffix(".eng").is_file():
+            return root / rel
+    iso3 = TATOEBA_ISO3.get(lang, lang)
+    xtreme = [root / "tatoeba" / f"{lang}-en.{lang}", root / "tatoeba" / f"{lang}-en.en"]
+    present = [p.name for p in xtreme if p.is_file()]
+    found = (f"; found XTREME's download layout ({', '.join(present)}), which cannot be scored" if present
+             else "; XTREME's download layout (tatoeba/<l2>-en.<l2>, <l2>-en.en) is not read")
+    raise StudyError(
+        f"data file {root / paths[0]} does not exist with tatoeba.{iso3}-eng.eng beside it (also looked for "
+        f"{', '.join(paths[1:]) or 'nothing else'}): the Tatoeba layout read is LASER's aligned "
+        f"tatoeba.<iso3>-eng.{{<iso3>,eng}}{found}: its English side is sorted and the alignment (the labels) "
+        "withheld, so nothing pairs a sentence with its translation")
 
 
 def _lareqa(root: Path, spec: TaskSpec, lang: str, split: str, limit: int | None) -> RetrievalSet:
