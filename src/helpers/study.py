@@ -22,7 +22,9 @@ The whole plan is validated before the first chapter runs: every notebook
 exists, every parameter is one its ``parameters`` cell declares (as papermill
 reads that cell; an unknown name is one line listing the valid ones), and the values
 pass the notebook's own validation call (``configure(...)``), without compute
-and without writing anything. The executed chapter records a
+and without writing anything; a ``realdata`` plan must find the real files
+(``helpers.realdata.resolve_root``, never downloading: ``make realdata`` does that),
+else it stops with one line before the first chapter. The executed chapter records a
 cache key of its parameters, its source and the helper code; a chapter whose
 key is unchanged is skipped. Chapters are written to a temporary file and
 renamed, so a killed run never leaves half a chapter; the cell papermill injects
@@ -48,7 +50,7 @@ import papermill as pm
 import yaml
 from papermill.translators import PythonTranslator
 
-from . import runs
+from . import realdata, runs
 from .config import configure, get_profile
 from .errors import StudyError, check_seed, run_cli
 
@@ -89,8 +91,16 @@ class Plan:
     steps: tuple[Step, ...]
 
 
-def load_plan(path: str | os.PathLike) -> Plan:
-    """Read and validate a plan file; every problem is one StudyError line."""
+#: The profile whose chapters read the real XTREME-R files (helpers.realdata); checked before any compute.
+REALDATA_PROFILE = "realdata"
+
+
+def load_plan(path: str | os.PathLike, *, check_data: bool = True) -> Plan:
+    """Read and validate a plan file; every problem is one StudyError line.
+
+    A ``realdata`` plan also needs the real files (``realdata.resolve_root``, no
+    download) unless ``check_data`` is false (``status`` reads the plan only).
+    """
     path = Path(path)
     if path.is_dir():
         plans = ", ".join(sorted(p.name for p in path.glob("*.yaml"))) or "none"
@@ -112,6 +122,8 @@ def load_plan(path: str | os.PathLike) -> Plan:
     profile = data.get("profile")
     if not isinstance(profile, str):
         raise StudyError(f"plan file {path}: 'profile' must name a profile")
+    if check_data and profile == REALDATA_PROFILE:
+        realdata.resolve_root()  # one line naming how to provide the files, before anything runs
     get_profile(profile)
     seed = check_seed(f"plan file {path}: 'seed'", data.get("seed", 1))
     common = data.get("parameters") or {}
@@ -399,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     p_status = sub.add_parser("status", help="say which chapters are up to date")
     p_status.add_argument("plan")
     args = parser.parse_args(argv)
-    plan = load_plan(args.plan)
+    plan = load_plan(args.plan, check_data=args.command == "run")
     if args.command == "status":
         for step in plan.steps:
             state = "up to date" if recorded_key(step.output) == step.cache_key() else "stale"
