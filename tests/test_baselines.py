@@ -39,3 +39,39 @@ def test_cli_rejects_unknown_task(capsys):
 
     with pytest.raises(StudyError, match="unknown task"):
         main(["--task", "nope"])
+
+
+def test_chance_levels_and_the_majority_on_the_test_items(bench):
+    from helpers.baselines import chance_level, level_rows, majority_on_test
+
+    assert chance_level("xnli") == pytest.approx(100 / 3) and chance_level("xcopa") == 50.0
+    assert chance_level("panx") == chance_level("xquad") == chance_level("lareqa") == 0.0
+    assert chance_level("tatoeba", n_candidates=4) == 25.0 and chance_level("tatoeba") == 0.0
+    # 2 of 4 test items are class 0: 50, never below chance (a small training set's majority can be)
+    assert majority_on_test("xnli", [0, 2, 0, 1]) == 50.0 and majority_on_test("xcopa", [1, 1, 1, 0]) == 75.0
+    assert majority_on_test("panx", []) is None
+    rows = level_rows(bench, ["xnli", "panx", "tatoeba"], languages=["en", "de"], limit=6)
+    by = {(r["task"], r["language"]): r for r in rows}
+    assert set(by) == {(t, lang) for t in ("xnli", "panx") for lang in ("en", "de")} | {("tatoeba", "de")}
+    xnli = by[("xnli", "de")]
+    assert xnli["examples"] == 6 and xnli["chance"] == pytest.approx(100 / 3)
+    assert 100 / 3 <= xnli["majority_test"] <= 100 and by[("panx", "de")]["majority_test"] is None
+    assert by[("tatoeba", "de")]["chance"] == pytest.approx(100 / by[("tatoeba", "de")]["examples"])
+
+
+def test_every_score_beside_its_levels_and_the_degenerate_flag():
+    from helpers.baselines import beside_scores
+
+    zero = [{"arm": "direct", "seed": 1, "target_task": "xnli", "language": "de", "metric": m, "value": v}
+            for m, v in (("accuracy", 40.0), ("top_class_share", 97.0))]
+    zero += [{"arm": "mnli", "seed": 1, "target_task": "panx", "language": "de", "metric": m, "value": v}
+             for m, v in (("f1", 30.0), ("precision", 35.0), ("top_class_share", 80.0))]
+    levels = [{"task": "xnli", "language": "de", "examples": 100, "chance": 100 / 3, "majority_test": 45.0},
+              {"task": "panx", "language": "de", "examples": 100, "chance": 0.0, "majority_test": None}]
+    trivial = [{"task": "panx", "language": "de", "metric": "f1", "value": 12.0, "baseline": "most-frequent-tag"}]
+    got = beside_scores(zero, levels, trivial)
+    assert got == [
+        {"arm": "direct", "seed": 1, "task": "xnli", "language": "de", "metric": "accuracy", "score": 40.0,
+         "chance": 100 / 3, "majority_test": 45.0, "trivial": None, "top_class_share": 97.0, "degenerate": True},
+        {"arm": "mnli", "seed": 1, "task": "panx", "language": "de", "metric": "f1", "score": 30.0,
+         "chance": 0.0, "majority_test": None, "trivial": 12.0, "top_class_share": 80.0, "degenerate": False}]

@@ -100,3 +100,106 @@ def test_bad_input_is_one_line(call):
     with pytest.raises(StudyError) as err:
         call()
     assert "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------- paired bootstrap of gains
+from helpers.stats import BootstrapGain, paired_bootstrap_gain, paired_bootstrap_mean_gain, seed_spread  # noqa: E402
+
+
+def _cls(lang: str, correct: list[int]) -> list[dict]:
+    return [{"language": lang, "item": i, "correct": c} for i, c in enumerate(correct)]
+
+
+ARM, BASE = _cls("en", [1, 1, 1, 0]), _cls("en", [1, 0, 0, 0])  # accuracy 75 vs 25
+
+
+def test_bootstrap_gain_pinned_on_a_known_gain():
+    got = paired_bootstrap_gain(ARM, BASE, "xnli")
+    assert got == BootstrapGain(50.0, 0.0, 100.0) and got.lo <= got.gain <= got.hi
+    gain, lo, hi = paired_bootstrap_gain(ARM, BASE, "xnli", n_boot=500, seed=3)  # unpacks as a tuple
+    assert gain == 50.0 and lo <= 50.0 <= hi
+
+
+def test_identical_arms_give_a_zero_interval():
+    assert paired_bootstrap_gain(ARM, ARM, "xnli") == (0.0, 0.0, 0.0)
+    assert paired_bootstrap_mean_gain({"xnli": (ARM, ARM), "xcopa": (BASE, BASE)}) == (0.0, 0.0, 0.0)
+
+
+def test_one_flipped_item_of_100_is_a_poisson_count():
+    """Paired: only the flipped item moves the gain, drawn Poisson(1)-like times: 95 % interval [0, 3] points."""
+    flipped = _cls("de", [1] + [0] * 99)
+    assert paired_bootstrap_gain(flipped, _cls("de", [0] * 100), "xnli") == (1.0, 0.0, 3.0)
+
+
+def test_languages_are_resampled_apart_and_averaged_like_the_task_score():
+    arm = ARM + _cls("de", [1, 0])
+    base = BASE + _cls("de", [1, 0])  # gain 50 in en, 0 in de: the task's gain is 25
+    assert paired_bootstrap_gain(arm, base, "xnli") == (25.0, 0.0, 50.0)
+    import pandas as pd
+
+    frame = pd.DataFrame(arm).astype(str)  # rows read back from zero_shot_items.csv are strings
+    assert paired_bootstrap_gain(frame, pd.DataFrame(base).astype(str), "xnli") == (25.0, 0.0, 50.0)
+
+
+TAG_ARM = [{"language": "en", "item": 0, "tp": 1, "n_pred": 1, "n_gold": 2},
+           {"language": "en", "item": 1, "tp": 1, "n_pred": 1, "n_gold": 1}]
+TAG_BASE = [dict(TAG_ARM[0], tp=0), TAG_ARM[1]]  # F1 2*2/5 = 80 vs 2*1/5 = 40
+
+
+def test_tagging_gain_is_resampled_on_the_f1_ratio():
+    gain, lo, hi = paired_bootstrap_gain(TAG_ARM, TAG_BASE, "panx")
+    assert gain == pytest.approx(40.0) and lo == 0.0 and hi == pytest.approx(200 / 3)
+
+
+def test_mean_over_tasks_resamples_each_task():
+    got = paired_bootstrap_mean_gain({"xnli": (ARM, BASE), "panx": (TAG_ARM, TAG_BASE)})
+    assert got.gain == pytest.approx(45.0)  # (50 + 40) / 2
+    assert (got.lo, got.hi) == pytest.approx((12.5, 850 / 12))
+
+
+def test_unpaired_items_and_bad_parameters_are_one_line():
+    with pytest.raises(StudyError, match="scored on different items"):
+        paired_bootstrap_gain(ARM, ARM[:3], "xnli")
+    with pytest.raises(StudyError, match="different languages"):
+        paired_bootstrap_gain(ARM, _cls("de", [1, 1, 1, 0]), "xnli")
+    with pytest.raises(StudyError, match="appears twice"):
+        paired_bootstrap_gain(ARM + ARM[:1], BASE + BASE[:1], "xnli")
+    with pytest.raises(StudyError, match="level must be between 0 and 1"):
+        paired_bootstrap_gain(ARM, BASE, "xnli", level=95)
+    with pytest.raises(StudyError, match="n_boot must be a positive integer"):
+        paired_bootstrap_gain(ARM, BASE, "xnli", n_boot=0)
+    with pytest.raises(StudyError, match="no tasks to average"):
+        paired_bootstrap_mean_gain({})
+
+
+def test_seed_spread_of_the_direct_arm():
+    rows = [{"arm": "direct", "target_task": "xnli", "language": lang, "metric": "accuracy", "seed": seed,
+             "value": value + (1.0 if lang == "de" else -1.0)}
+            for seed, value in ((1, 50.0), (2, 52.0), (3, 54.0)) for lang in ("en", "de")]
+    rows += [{"arm": "direct", "target_task": "xnli", "language": "en", "metric": "top_class_share", "seed": 2,
+              "value": 99.0},  # not the primary metric
+             {"arm": "mnli", "target_task": "xnli", "language": "en", "metric": "accuracy", "seed": 2, "value": 0.0},
+             {"arm": "direct", "target_task": "xcopa", "language": "it", "metric": "accuracy", "seed": 1, "value": 60.0}]
+    assert seed_spread(rows) == [{"task": "xnli", "seeds": 3, "mean": 52.0, "sd": 2.0}]  # xcopa: one seed only
+    assert seed_spread(rows, tasks=["xcopa"]) == []
+
+
+def test_gain_intervals_table_per_arm_and_task_then_the_average():
+    from helpers.stats import gain_intervals
+
+    def rows(arm, task, items, seed=1):
+        return [dict(i, arm=arm, target_task=task, seed=seed) for i in items]
+
+    items = (rows("direct", "xnli", BASE) + rows("mnli", "xnli", ARM) + rows("direct", "panx", TAG_BASE)
+             + rows("mnli", "panx", TAG_ARM) + rows("mnli", "xcopa", BASE)  # no direct xcopa: not compared
+             + rows("direct", "xnli", ARM, seed=2))  # another seed of direct: not paired with seed 1
+    got = gain_intervals(items)
+    assert [(r["arm"], r["task"], r["items"]) for r in got] == [("mnli", "panx", 2), ("mnli", "xnli", 4),
+                                                                 ("mnli", "average", 6)]
+    assert got[1]["gain"] == 50.0 and got[2]["gain"] == pytest.approx(45.0)
+    assert (got[2]["lo"], got[2]["hi"]) == pytest.approx((12.5, 850 / 12))  # as paired_bootstrap_mean_gain
+    assert gain_intervals(items, seed=2) == []  # seed 2 has the direct arm only
+    with pytest.raises(StudyError, match="no zero-shot items of seed 5; seeds present: 1, 2"):
+        gain_intervals(items, seed=5)
+    with pytest.raises(StudyError, match="no zero-shot items of the base arm 'multi'"):
+        gain_intervals(items, base="multi")
