@@ -5,7 +5,7 @@ from helpers.errors import StudyError
 
 
 def test_profiles_and_arms():
-    assert set(config.PROFILES) == {"smoke", "embedded", "xtreme-dir", "full"}
+    assert set(config.PROFILES) == {"smoke", "embedded", "xtreme-dir", "full", "realdata"}
     emb = config.get_profile("embedded")
     assert emb.model == "e5-small" and emb.source == "embedded"
     assert emb.arms == ("direct", "mnli", "squad", "hellaswag", "multi")
@@ -32,7 +32,7 @@ def dataclasses_frozen_error():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"profile": "nosuch"}, "unknown profile 'nosuch'; valid profiles: smoke, embedded, xtreme-dir, full"),
+        ({"profile": "nosuch"}, "unknown profile 'nosuch'; valid profiles: smoke, embedded, xtreme-dir, full, realdata"),
         ({"task": "nosuch"}, "unknown task 'nosuch'; valid tasks: xnli, panx, xquad, tatoeba"),
         ({"arm": "qqp"}, "unknown arm 'qqp'; valid arms: direct, mnli"),
         ({"seed": "1"}, "parameter seed must be int, got str '1'"),
@@ -161,3 +161,43 @@ def test_profiles_take_their_task_lists_from_the_registry():
     assert config.get_profile("smoke").tasks == ("xnli", "panx", "xquad", "tatoeba") == SUBSETS["one-per-group"]
     assert config.get_profile("smoke").intermediates == ("mnli",)
     assert config.get_profile("embedded").intermediates == ("mnli", "squad", "hellaswag")
+
+
+# ----------------------------------------------------------------------------- issue 13: the realdata profile
+def test_realdata_profile():
+    from helpers import realsplits, recipes
+
+    real = config.get_profile("realdata")
+    assert (real.model, real.source, real.eval_limit, real.needs_data_dir) == ("e5-small", "realdata", None, False)
+    assert real.tasks == realsplits.TARGETS and len(real.tasks) == 9
+    assert real.arms == ("direct", "anli", "siqa")
+    assert real.seed_tasks == ("xcopa", "panx") and real.extra_seeds == (2, 3)
+    assert all(t in real.tasks and t not in ("lareqa", "tatoeba", "mlqa") for t in real.seed_tasks)
+    for name in ("smoke", "embedded", "xtreme-dir", "full"):  # the other profiles keep one seed
+        assert (config.get_profile(name).seed_tasks, config.get_profile(name).extra_seeds) == ((), ())
+    # every run the profile trains has a recipe of its own profile
+    assert recipes.get_recipe("realdata", "xnli", "target").max_train_examples == 128
+    assert recipes.get_recipe("realdata", "anli", "intermediate").max_train_examples == 512
+    assert recipes.get_recipe("realdata", "xquad", "target").max_length == 256
+
+
+def test_realdata_configure_finds_the_files(monkeypatch):
+    from helpers.sources import realdata_root
+
+    root = realdata_root()
+    if root is None:
+        pytest.skip("the real XTREME-R files are absent (helpers.sources.realdata_root() is None)")
+    cfg = config.configure(profile="realdata", task="xnli,tydiqa")
+    assert cfg.source == "realdata" and cfg.data_dir == str(root) and cfg.eval_limit is None
+    assert cfg.data_source().kind == "realdata"
+    assert cfg.test_languages("tydiqa") == ("sw",)
+    assert cfg.test_languages("xnli") == ("ar", "de", "en", "es", "fr", "hi", "ru", "sw", "tr", "ur", "vi", "zh")
+    with pytest.raises(StudyError, match="^data_dir is only used by profile xtreme-dir, not realdata$"):
+        config.configure(profile="realdata", data_dir=str(root))
+
+
+def test_realdata_configure_without_files_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("STUDY_REALDATA", str(tmp_path / "absent"))
+    with pytest.raises(StudyError) as info:
+        config.configure(profile="realdata")
+    assert "STUDY_REALDATA" in str(info.value) and "\n" not in str(info.value)

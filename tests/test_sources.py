@@ -75,7 +75,8 @@ def test_missing_files_and_bad_arguments(tiny):
         load_examples("xnli", "test", "fr", src)
     with pytest.raises(StudyError, match="data directory /nonexistent does not exist"):
         get_source("xtreme-dir", "/nonexistent")
-    with pytest.raises(StudyError, match="unknown data source 'web'; valid data sources: hub, xtreme-dir, embedded"):
+    with pytest.raises(StudyError, match="unknown data source 'web'; valid data sources: hub, xtreme-dir, embedded, "
+                                         "realdata$"):
         get_source("web")
     with pytest.raises(StudyError, match="unknown split 'valid'; valid splits: train, dev, test"):
         load_examples("xnli", "valid", "de", src)
@@ -351,3 +352,25 @@ def test_hub_tag_indices_must_be_exact():
         hub_row_to_canonical("panx", {"tokens": ["a"], "ner_tags": [True]})
     with pytest.raises(ValueError, match=r"tag 99 is not a tag index; valid tags: 0\.\.16"):
         hub_row_to_canonical("udpos", {"tokens": ["a"], "pos_tags": [99]})
+
+
+# ----------------------------------------------------------------------------- issue 13: the realdata source
+def test_realdata_source_root(tmp_path, monkeypatch):
+    with pytest.raises(StudyError, match="^realdata folder /nonexistent does not exist; set STUDY_REALDATA"):
+        get_source("realdata", "/nonexistent")
+    assert get_source("realdata", tmp_path).root == tmp_path  # a given folder is read as it is
+    monkeypatch.setenv("STUDY_REALDATA", str(tmp_path))
+    assert get_source("realdata") == get_source("realdata", tmp_path)  # else helpers.realdata.resolve_root()
+
+
+def test_realdata_source_reads_the_leakage_free_splits():
+    root = _realdata()
+    src = get_source("realdata", root)
+    train = load_examples("udpos", "train", "en", src)
+    assert len(train) == 1877 and all(len(e["tags"]) == len(e["tokens"]) for e in train)  # UD_English-EWT
+    assert len(load_examples("udpos", "test", "de", src)) == 100  # UD_German-GSD's test file
+    assert len(load_examples("xquad", "test", "ro", src, limit=7)) == 7
+    with pytest.raises(StudyError, match="^xnli train data is English only in the realdata source; valid languages: en$"):
+        load_examples("xnli", "train", "de", src)
+    with pytest.raises(StudyError, match="^tatoeba has no dev split in the realdata source"):
+        load_retrieval("tatoeba", "de", src, split="dev")

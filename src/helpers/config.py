@@ -1,7 +1,8 @@
 """Profiles and notebook parameters.
 
 A *profile* fixes the model preset, the data source and the sizes of a study run;
-all four go through the same code. A notebook's ``parameters`` cell holds typed
+all five go through the same code. ``realdata`` (the reference run) reads the real
+XTREME-R files through the leakage-free splits of :mod:`helpers.realsplits`. A notebook's ``parameters`` cell holds typed
 literals; the cell after it calls :func:`configure`, which validates them into a
 frozen :class:`StudyConfig` before any compute and fails with one clear line
 (:class:`helpers.errors.StudyError`) naming the valid values.
@@ -17,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import runs
+from . import realsplits, runs
 from .errors import StudyError, check_choice, check_seed, invalid_choice
 from .generate import generated_languages
 from .models import get_preset
@@ -40,6 +41,10 @@ class Profile:
     languages: tuple[str, ...] | None = None  # restrict test languages (None = all available)
     timing_repeats: int = 5  # interleaved repetitions in the efficiency chapter
     needs_data_dir: bool = False
+    #: The direct arm is also trained (05) and evaluated (06) with each of ``extra_seeds`` on each of
+    #: ``seed_tasks`` (helpers.pipeline.seed_jobs): the seed spread stated beside the arm differences.
+    seed_tasks: tuple[str, ...] = ()
+    extra_seeds: tuple[int, ...] = ()
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -98,6 +103,22 @@ PROFILES: dict[str, Profile] = {
         eval_limit=None,
         timing_repeats=10,
     ),
+    "realdata": Profile(
+        name="realdata",
+        description=(
+            "converted multilingual-e5-small, the real XTREME-R files of ../shared/realdata (every language "
+            "present) with leakage-free English training blocks; the reference run on a 2-core CPU"
+        ),
+        model="e5-small",
+        source="realdata",
+        tasks=SUBSETS["realdata-targets"],
+        intermediates=SUBSETS["realdata-arms"],  # ANLI for XNLI; SIQA for XCOPA (XTREME-R trains XCOPA on it first)
+        multitask=False,
+        eval_limit=None,  # the realsplits subsets: >= 100 test examples per language, >= 500 per task
+        timing_repeats=4,
+        seed_tasks=SUBSETS["realdata-seed-tasks"],  # the two cheapest trainable targets to train and test
+        extra_seeds=(2, 3),
+    ),
 }
 
 
@@ -145,6 +166,8 @@ class StudyConfig:
             langs = task_languages(task, generated_languages(task))
         elif self.source == "hub":
             langs = task_languages(task)
+        elif self.source == "realdata":
+            langs = realsplits.test_languages(self.data_source().root, task)
         else:
             found = {r["language"] for r in dataset_sizes(self.data_source(), [task], splits=("test",))}
             langs = task_languages(task, found)
@@ -292,6 +315,8 @@ def configure(
         check_task_files(Path(data_dir), tasks)  # a task without test files would fail later, mid-study
     elif data_dir:
         raise StudyError(f"data_dir is only used by profile xtreme-dir, not {profile}")
+    if prof.source == "realdata":  # the real files, found before any compute (one line when absent)
+        data_dir = str(get_source("realdata").root)
 
     return StudyConfig(
         profile=profile,
@@ -332,6 +357,7 @@ def _check_phase(phase: str, named_tasks: tuple[str, ...], named_arms: tuple[str
 #: The chapters that write each results table an analysis chapter reads.
 TABLE_MAKERS = {
     "zero_shot.csv": ("06_zero_shot",),
+    "zero_shot_items.csv": ("06_zero_shot",),
     "training_cost.csv": ("04_intermediate", "05_target"),
     "inference.csv": ("07_inference",),
 }

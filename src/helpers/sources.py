@@ -15,6 +15,11 @@ Three sources sit behind one interface and share the same preprocessing:
 * ``embedded``: the generated benchmark (:mod:`helpers.generate`), written once
   into ``cache_root()/data/embedded-<seed>-<hash>`` in exactly the xtreme-dir
   layout and read back through the xtreme-dir reader.
+* ``realdata``: the real XTREME-R files (``helpers.realdata.resolve_root``:
+  ``$STUDY_REALDATA``, ``../shared/realdata`` or ``.cache/realdata``), read by
+  the xtreme-dir readers into the leakage-free train/dev/test splits of
+  :mod:`helpers.realsplits` (the ``realdata`` profile); its languages are those
+  whose files the folder holds.
 
 Canonical examples (see ARCHITECTURE.md): pair/single classification
 ``{"id", "text_a", "text_b", "label"}``; multiple choice ``{"id", "context",
@@ -38,7 +43,6 @@ compute, an xtreme-dir folder that holds no test file of a configured task.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -67,10 +71,11 @@ from .retrieval_sets import (
     read_tatoeba,
     resolve,
 )
-from .runs import PROJECT_ROOT, check_replaceable, is_owned
+from . import realsplits
+from .runs import check_replaceable, is_owned
 from .tasks import ISO3_TO_ISO1, TASKS, check_language, get_data_spec, get_task, retrieval_tasks
 
-SOURCE_KINDS = ("hub", "xtreme-dir", "embedded")
+SOURCE_KINDS = ("hub", "xtreme-dir", "embedded", "realdata")
 SPLITS = ("train", "dev", "test")
 
 
@@ -87,14 +92,21 @@ class Source:
 
 # --------------------------------------------------------------------------- locations
 def realdata_root() -> Path | None:
-    """The shared real sample data: ``STUDY_REALDATA`` or ``<repo>/../shared/realdata``; None if absent."""
-    env = os.environ.get("STUDY_REALDATA")
-    path = Path(env) if env else PROJECT_ROOT.parent / "shared" / "realdata"
-    return path if path.is_dir() else None
+    """The real XTREME-R files (``STUDY_REALDATA``, ``<repo>/../shared/realdata`` or a complete
+    ``.cache/realdata``: :func:`helpers.realdata.resolve_root`, never downloading); None if absent."""
+    from .realdata import resolve_root  # noqa: PLC0415 (realdata imports runs only; no cycle either way)
+    try:
+        return resolve_root()
+    except StudyError:
+        return None
 
 
 def get_source(kind: str, root: str | Path | None = None) -> Source:
-    """A data source: ``hub``, ``xtreme-dir`` (needs ``root``) or ``embedded``.
+    """A data source: ``hub``, ``xtreme-dir`` (needs ``root``), ``embedded`` or ``realdata``.
+
+    ``realdata`` reads ``root`` when given, else the folder
+    :func:`helpers.realdata.resolve_root` finds (one StudyError line naming the
+    ways to provide the files when there is none).
 
     For ``embedded`` the benchmark is generated on first use (seed 13, default
     sizes) under ``cache_root()/data``; ``root`` overrides that directory, and
@@ -104,6 +116,16 @@ def get_source(kind: str, root: str | Path | None = None) -> Source:
     check_choice("data source", kind, SOURCE_KINDS)
     if kind == "hub":
         return Source("hub", None)
+    if kind == "realdata":
+        if root is None:
+            from .realdata import resolve_root  # noqa: PLC0415 (realdata imports no study module)
+
+            root = resolve_root()
+        path = Path(root)
+        if not path.is_dir():
+            raise StudyError(f"realdata folder {path} does not exist; set STUDY_REALDATA to a copy of the real "
+                             f"XTREME-R files or leave root unset")
+        return Source("realdata", path)
     if kind == "xtreme-dir":
         if root is None:
             raise StudyError("the xtreme-dir source needs a data directory (root); none was given")
@@ -209,11 +231,13 @@ def load_examples(task: str, split: str, lang: str, source: Source, limit: int |
     if spec.format == "retrieval":
         if split != "train":
             raise StudyError(f"{task} is a retrieval task: use load_retrieval for its {split} split")
-        if not spec.trainable:
+        if not spec.trainable or source.kind == "realdata":
             raise StudyError(f"{task} has no training data (the encoder is used as it is)")
         examples = _retrieval_train_pairs(task, source)
     elif source.kind == "hub":
         examples = hub_examples(task, split, lang)
+    elif source.kind == "realdata":
+        examples = realsplits.load(source.root, task, split, lang)
     else:
         examples = _dir_examples(source.root, task, split, lang)
     return examples[:limit] if limit else examples
@@ -264,6 +288,11 @@ def load_retrieval(task: str, lang: str, source: Source, split: str = "test", li
         check_positive("limit", limit, integer=True)
     if source.kind == "hub":
         return hub_retrieval(spec, lang, split, limit)  # pragma: no cover - needs the network
+    if source.kind == "realdata":
+        if split != "test":
+            raise StudyError(f"{task} has no dev split in the realdata source (no retrieval task is trained); "
+                             f"valid splits: test")
+        return realsplits.load_retrieval(source.root, task, lang, limit)
     return RETRIEVAL_LOADERS[spec.reader](source.root, spec, lang, split, limit)
 
 

@@ -464,6 +464,25 @@ def all_languages() -> tuple[str, ...]:
 SUBSETS: dict[str, tuple[str, ...]] = {
     "one-per-group": ("xnli", "panx", "xquad", "tatoeba"),
     "three-intermediates": ("mnli", "squad", "hellaswag"),
+    # The realdata profile (helpers.realsplits, helpers.config): the targets with real labelled files
+    # in ../shared/realdata (Mewsli-X has none), the intermediate tasks of Phang et al.'s nine (and
+    # SIQA) whose real English files it holds, the two it trains as arms (an NLI task for XNLI; SIQA,
+    # which XTREME-R's XCOPA recipe trains on first), the data tasks of the targets' training stages
+    # (XQuAD's "squad" stage, XCOPA's "copa" stage) and the two cheap targets trained with extra seeds.
+    "realdata-targets": ("xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "lareqa", "tatoeba"),
+    "realdata-intermediates": ("anli", "siqa", "cosmosqa", "commonsenseqa", "sst2"),
+    "realdata-arms": ("anli", "siqa"),
+    "realdata-stages": ("squad", "copa"),
+    "realdata-seed-tasks": ("xcopa", "panx"),
+}
+
+#: Intermediate tasks whose one real English file (relative to the realdata folder) is split into a
+#: training and a dev block by helpers.realsplits (ANLI has dev and test files of its own).
+REALDATA_SPLIT_FILES: dict[str, str] = {
+    "siqa": "siqa/socialIQa_v1.4_dev.jsonl",
+    "cosmosqa": "cosmosqa/valid.csv",
+    "commonsenseqa": "commonsenseqa/dev_rand_split.jsonl",
+    "sst2": "sst2/test.tsv",
 }
 
 
