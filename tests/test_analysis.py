@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from helpers import analysis
+from helpers.tasks import get_task
 
 
 def ledger():
@@ -82,17 +83,6 @@ def zero_shot_rows(gains_by_task):
                 rows.append({"arm": arm, "target_task": task, "language": lang, "metric": metric,
                              "value": 50.0 + gains[task]})
     return pd.DataFrame(rows)
-
-
-def test_gain_intervals_are_t_intervals_over_tasks():
-    zero = zero_shot_rows({"mnli": {"xnli": 1.0, "panx": 2.0, "xquad": 3.0, "tatoeba": 2.0},
-                           "squad": {"xnli": 3.0, "panx": -3.0, "xquad": 1.0, "tatoeba": -1.0}})
-    out = analysis.gain_intervals(zero, ("direct", "mnli", "squad"))
-    # mnli: gains 1, 2, 3, 2: mean 2, sd 0.8165, t_{0.975,3} = 3.182446 -> 2 -/+ 1.29927
-    assert out.loc["mnli", "gain"] == pytest.approx(2.0)
-    assert out.loc["mnli", "lo"] == pytest.approx(2.0 - 3.182446 * math.sqrt(2 / 3) / 2, rel=1e-6)
-    assert out.loc["mnli", "significant"]
-    assert out.loc["squad", "gain"] == pytest.approx(0.0) and not out.loc["squad", "significant"]
 
 
 def summary_frame(significant, verdicts, ratios):
@@ -225,3 +215,48 @@ def test_show_figure_displays_once_and_closes(monkeypatch):
     assert analysis.show_figure(fig, show=False) is fig and plt.fignum_exists(fig.number)
     assert analysis.show_figure(fig) is None
     assert shown == [fig] and not plt.fignum_exists(fig.number)
+
+
+# --------------------------------------------------------------------------- issue 13: aggregates
+def _scores(rows):
+    return pd.DataFrame([{"arm": a, "target_task": t, "language": l, "metric": m, "value": v, "seed": 1}
+                         for a, t, l, m, v in rows])
+
+
+def test_group_table_average_is_the_mean_over_tasks_not_groups():
+    # classification: xnli 60, xcopa 80 (group 70); retrieval: tatoeba 10 (group 10)
+    # mean over tasks (XTREME-R): (60 + 80 + 10) / 3 = 50; the old mean over groups was (70 + 10) / 2 = 40
+    table = pd.DataFrame({"xnli": [60.0], "xcopa": [80.0], "tatoeba": [10.0]}, index=["direct"])
+    out = analysis.group_table(table)
+    assert list(out.columns) == ["classification", "retrieval", "average"]
+    assert out.loc["direct", "classification"] == 70.0 and out.loc["direct", "retrieval"] == 10.0
+    assert out.loc["direct", "average"] == pytest.approx(50.0)
+
+
+def test_nan_scores_are_counted_and_propagate_not_dropped():
+    zero = _scores([("direct", "xnli", "en", "accuracy", 80.0), ("direct", "xnli", "de", "accuracy", float("nan")),
+                    ("direct", "xnli", "fr", "accuracy", 60.0), ("direct", "tatoeba", "de", "accuracy", 40.0),
+                    ("direct", "tatoeba", "de", "accuracy_x2en", 30.0)])
+    table = analysis.arm_task_table(zero)
+    assert math.isnan(table.loc["direct", "xnli"])  # the old code averaged en and fr only: 70
+    assert table.loc["direct", "tatoeba"] == 40.0  # the primary metric only (accuracy_x2en is a secondary row)
+    assert math.isnan(analysis.group_table(table).loc["direct", "average"])
+    cov = analysis.task_coverage(zero).set_index(["arm", "target_task"])
+    assert cov.loc[("direct", "xnli"), "languages"] == 2 and cov.loc[("direct", "xnli"), "nan_languages"] == 1
+    assert cov.loc[("direct", "xnli"), "languages_registry"] == 15
+    assert bool(cov.loc[("direct", "xnli"), "partial"])
+
+
+def test_task_coverage_against_registry_and_profile_languages():
+    zero = _scores([("direct", "xcopa", lang, "accuracy", 50.0) for lang in ("et", "ht", "id")] +
+                   [("mnli", "xcopa", lang, "accuracy", 55.0) for lang in ("et", "ht")])
+    # the profile evaluates et, ht, id; the registry lists XCOPA's 11 languages
+    cov = analysis.task_coverage(zero, {"xcopa": ("et", "ht", "id")}).set_index("arm")
+    assert cov.loc["direct", "languages"] == 3 and cov.loc["direct", "languages_expected"] == 3
+    assert cov.loc["direct", "languages_registry"] == 11
+    assert bool(cov.loc["direct", "partial"])  # fewer languages than the registry's
+    assert cov.loc["mnli", "missing"] == "id" and bool(cov.loc["mnli", "partial"])
+    assert cov.loc["direct", "missing"] == "" and cov.loc["direct", "nan_languages"] == 0
+    full = _scores([("direct", "tatoeba", lang, "accuracy", 50.0) for lang in get_task("tatoeba").languages])
+    assert not analysis.task_coverage(full).loc[0, "partial"]
+    assert list(analysis.task_coverage(pd.DataFrame()).columns)[-1] == "partial"

@@ -50,15 +50,16 @@ def test_the_notebooks_stay_under_400_code_lines():
 
 
 def test_the_phase_conclusions_glue_only_their_own_chapters_values():
-    """Each phase conclusion names only values its own chapter glues (the keys pinned in test_phase_report)."""
+    """Each phase conclusion names only values its own chapter glues (the keys pinned in test_phase_report and
+    test_zero_shot_report)."""
     prefixes = {"02_data": "data_", "04_intermediate": "int_", "05_target": "tgt_", "06_zero_shot": "zs_"}
     keys = {
         "data_": {"data_n_tasks", "data_n_languages", "data_n_test", "data_n_train", "data_best_baseline_task",
                   "data_best_baseline"},
         "int_": {"int_n_runs", "int_steps", "int_tokens"},
         "tgt_": {"tgt_n_runs", "tgt_steps", "tgt_tokens", "tgt_best_dev_arm", "tgt_best_dev_mean"},
-        "zs_": {"zs_direct_avg", "zs_best_arm", "zs_best_avg", "zs_best_gain", "zs_n_beaten", "zs_n_tasks",
-                "zs_mean_margin"},
+        "zs_": {"zs_direct_avg", "zs_best_arm", "zs_best_avg", "zs_n_gains", "zs_n_excl_zero", "zs_n_excl_pos",
+                "zs_best_ci", "zs_n_above_floor", "zs_n_tasks", "zs_n_degenerate", "zs_n_partial", "zs_seed_sd"},
     }
     for name, prefix in prefixes.items():
         prose = " ".join("".join(c["source"]) for c in _cells(name) if c["cell_type"] == "markdown")

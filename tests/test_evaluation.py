@@ -306,7 +306,7 @@ def test_evaluate_retrieval_accuracy_and_map_pinned(tok):
     texts = ["the cat sat on the mat", "paris is a city"]
     # each query's identical text ranks first; query 1's gold is the *other* candidate (rank 2)
     rset = _rset(texts, texts, [{0}, {0}])
-    assert retrieval.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="tatoeba", lang="de") == {"accuracy": 50.0}
+    assert retrieval.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="tatoeba", lang="de") == {"accuracy": 50.0, "accuracy_x2en": 50.0}
     assert retrieval.evaluate_retrieval(model, tok, rset, layer=1, max_length=16, task="lareqa", lang="de") == {"map@20": 75.0}
     both = _rset(texts, texts, [{0, 1}, {1}])  # AP = (1/1 + 2/2) / 2 and 1
     assert retrieval.evaluate_retrieval(model, tok, both, layer=2, max_length=16, task="mewslix", lang="de") == {"map@20": 100.0}
@@ -360,18 +360,28 @@ def test_zero_shot_rows_have_exactly_the_columns_pinned(tok, data_dir):
     # de 7, 6 -> 1, 0 vs gold 1, 1
     from helpers.sources import source_fingerprint
 
+    items = []
     rows = ev.evaluate_zero_shot(_LengthModel(modulo=3), "xnli", ["en", "de"], _source(data_dir), arm="mnli",
-                                 intermediate="mnli", run_dir="runs/mnli___xnli/seed1", tokenizer=tok, **COMMON)
-    assert [tuple(r) for r in rows] == [ev.ZERO_SHOT_COLUMNS] * 2
+                                 intermediate="mnli", run_dir="runs/mnli___xnli/seed1", tokenizer=tok, items=items,
+                                 **COMMON)
+    assert [tuple(r) for r in rows] == [ev.ZERO_SHOT_COLUMNS] * 4
+    source = "xtreme-dir:" + source_fingerprint(Path(data_dir))  # a digest of its files
     assert rows[0] == {"profile": "smoke", "arm": "mnli", "intermediate": "mnli", "target_task": "xnli",
                        "language": "en", "metric": "accuracy", "value": pytest.approx(200 / 3), "seed": 1,
                        "run_dir": "runs/mnli___xnli/seed1", "model": "", "eval_limit": "all",
-                       "source": "xtreme-dir:" + source_fingerprint(Path(data_dir))}  # a digest of its files
-    assert (rows[1]["language"], rows[1]["value"]) == ("de", 50.0)
+                       "source": source, "examples": 3}
+    # predictions 1, 0, 1 (en) and 1, 0 (de): the most frequent class is 2 of 3 and 1 of 2
+    assert [(r["language"], r["metric"], r["value"], r["examples"]) for r in rows[1:]] == [
+        ("en", "top_class_share", pytest.approx(200 / 3), 3), ("de", "accuracy", 50.0, 2),
+        ("de", "top_class_share", 50.0, 2)]
+    assert [(i["language"], i["item"], i["correct"]) for i in items] == [
+        ("en", 0, 1), ("en", 1, 1), ("en", 2, 0), ("de", 0, 1), ("de", 1, 0)]
+    assert items[0] == {"profile": "smoke", "arm": "mnli", "seed": 1, "target_task": "xnli", "language": "en",
+                        "item": 0, "correct": 1, "model": "", "source": source, "eval_limit": "all"}
     direct = ev.evaluate_zero_shot(_LengthModel(modulo=3), "xnli", ["de"], _source(data_dir), arm="direct",
                                    intermediate=None, run_dir="r", tokenizer=tok, limit=1, **COMMON)
     assert direct[0]["intermediate"] == "" and direct[0]["value"] == 100.0  # limit keeps the first example
-    assert direct[0]["eval_limit"] == 1
+    assert direct[0]["eval_limit"] == 1 and direct[0]["examples"] == 1
 
 
 def test_unknown_language_fails_before_any_compute(data_dir):
@@ -403,25 +413,37 @@ def test_zero_shot_from_run_dirs_is_bit_identical(tok, data_dir, tmp_path):
     encoder = _save(_tiny("XLMRobertaForSequenceClassification", num_labels=3), tok, tmp_path / "mnli")
 
     def run():
+        items = []
         rows = ev.evaluate_zero_shot(panx, "panx", ["en", "de"], src, arm="direct", intermediate=None,
-                                     run_dir=str(panx), **COMMON)
+                                     run_dir=str(panx), items=items, **COMMON)
         rows += ev.evaluate_zero_shot(squad, "xquad", ["de"], src, arm="direct", intermediate=None,
-                                      run_dir=str(squad), doc_stride=4, **dict(COMMON, max_length=16))
+                                      run_dir=str(squad), doc_stride=4, items=items, **dict(COMMON, max_length=16))
         # a STILTs arm's retrieval: the intermediate checkpoint's encoder, head dropped
         rows += ev.evaluate_zero_shot(encoder, "tatoeba", ["de"], src, arm="mnli", intermediate="mnli",
-                                      run_dir=str(encoder), layer=1, **COMMON)
-        return rows
+                                      run_dir=str(encoder), layer=1, items=items, **COMMON)
+        return rows, items
 
-    first = run()
-    assert [(r["target_task"], r["language"], r["metric"]) for r in first] == [
-        ("panx", "en", "f1"), ("panx", "en", "precision"), ("panx", "en", "recall"),
-        ("panx", "de", "f1"), ("panx", "de", "precision"), ("panx", "de", "recall"),
-        ("xquad", "de", "exact_match"), ("xquad", "de", "f1"),
-        ("tatoeba", "de", "accuracy"),
-    ]
-    assert first[-1]["value"] == 100.0  # identical sentences on both sides
+    first, items = run()
+    got = {(r["target_task"], r["language"], r["metric"]) for r in first}
+    assert {("panx", "en", "f1"), ("panx", "en", "top_class_share"), ("panx", "de", "f1"),
+            ("xquad", "de", "exact_match"), ("xquad", "de", "f1"), ("tatoeba", "de", "accuracy")} <= got
+    assert {(r["target_task"], r["language"], r["examples"]) for r in first} == {
+        ("panx", "en", 2), ("panx", "de", 1), ("xquad", "de", 2), ("tatoeba", "de", 3)}
+    tatoeba = [r for r in first if r["target_task"] == "tatoeba" and r["metric"] == "accuracy"]
+    assert tatoeba[0]["value"] == 100.0  # identical sentences on both sides
     assert all(0.0 <= r["value"] <= 100.0 for r in first)
-    assert run() == first  # bit-identical on CPU
+    # every primary score is reproduced from its items (the paired bootstrap resamples them)
+    from helpers.itemscores import score_from_items
+    from helpers.metrics import primary_metric
+
+    for r in first:
+        if r["metric"] == primary_metric(r["target_task"]):
+            mine = [i for i in items if (i["target_task"], i["language"]) == (r["target_task"], r["language"])]
+            assert len(mine) == r["examples"]  # retrieval: from evaluate_retrieval(..., items=)
+            assert score_from_items(r["target_task"], mine) == pytest.approx(r["value"], abs=1e-9)
+    assert {(i["target_task"], i["language"]) for i in items} == {("panx", "en"), ("panx", "de"), ("xquad", "de"),
+                                                                  ("tatoeba", "de")}
+    assert run() == (first, items)  # bit-identical on CPU
 
 
 def test_unlabelled_test_data_is_a_clear_error(tok, data_dir):
@@ -436,7 +458,7 @@ def test_record_zero_shot_upserts(isolated_results):
 
     row = {"profile": "smoke", "arm": "mnli", "intermediate": "mnli", "target_task": "xnli", "language": "de",
            "metric": "accuracy", "value": 50.0, "seed": 1, "run_dir": "runs/mnli___xnli/seed1", "model": "tiny",
-           "source": "embedded", "eval_limit": 8}
+           "source": "embedded", "eval_limit": 8, "examples": 16}
     path = ev.record_zero_shot([row, dict(row, language="en", value=25.0)])
     assert path == results_root() / "zero_shot.csv"
     assert path.read_text().splitlines()[0] == ",".join(ev.ZERO_SHOT_COLUMNS)
@@ -453,7 +475,7 @@ def test_zero_shot_rows_of_another_eval_limit_or_source_keep_their_own_key(isola
 
     row = {"profile": "embedded", "arm": "direct", "intermediate": "", "target_task": "xnli", "language": "de",
            "metric": "accuracy", "value": 50.0, "seed": 1, "run_dir": "r", "model": "e5-small",
-           "source": "embedded", "eval_limit": 16}
+           "source": "embedded", "eval_limit": 16, "examples": 16}
     ev.record_zero_shot([row])
     ev.record_zero_shot([dict(row, eval_limit=64, value=32.81)])
     ev.record_zero_shot([dict(row, source="xtreme-dir:0123456789abcdef", value=40.0)])
@@ -469,6 +491,22 @@ def test_zero_shot_rows_of_an_older_table_are_replaced_on_the_old_key(isolated_r
     old = {"profile": "smoke", "arm": "direct", "intermediate": "", "target_task": "xnli", "language": "de",
            "metric": "accuracy", "value": 10.0, "seed": 1, "run_dir": "r"}
     upsert_rows(results_root() / "zero_shot.csv", [old], key=ev.LEGACY_ZERO_SHOT_KEY, columns=old_cols)
-    ev.record_zero_shot([dict(old, value=20.0, model="tiny", source="embedded", eval_limit=8)])
+    ev.record_zero_shot([dict(old, value=20.0, model="tiny", source="embedded", eval_limit=8, examples=8)])
     (row,) = read_table(results_root() / "zero_shot.csv")
     assert (row["value"], row["eval_limit"], row["source"]) == ("20.0", "8", "embedded")
+
+
+def test_record_zero_shot_items_upserts_by_item(isolated_results):
+    from helpers.runs import read_table, results_root
+
+    item = {"profile": "smoke", "arm": "direct", "seed": 1, "target_task": "xnli", "language": "de", "item": 0,
+            "correct": 1, "model": "tiny", "source": "embedded", "eval_limit": 8}
+    path = ev.record_zero_shot_items([item, dict(item, item=1, correct=0)])
+    assert path == results_root() / "zero_shot_items.csv"
+    assert path.read_text().splitlines()[0] == ",".join(ev.ITEM_COLUMNS)
+    ev.record_zero_shot_items([dict(item, correct=0), dict(item, seed=2)])  # item 0 replaced; seed 2 added
+    table = read_table(path)
+    assert [(r["seed"], r["item"], r["correct"], r["f1"]) for r in table] == [
+        ("1", "0", "0", ""), ("1", "1", "0", ""), ("2", "0", "1", "")]
+    with pytest.raises(StudyError, match="lacks columns item"):
+        ev.record_zero_shot_items([{k: v for k, v in item.items() if k != "item"}])

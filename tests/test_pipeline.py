@@ -107,3 +107,86 @@ def test_a_run_of_another_data_source_is_stale(no_training):
         f"stale input: target run direct/xnli (seed 1) of profile smoke in smoke/direct___xnli/seed1 was trained "
         f"with another source (hub, expected {costs.source_id(cfg.data_source())}) -- run chapter 05_target "
         f"(make book) again")
+
+
+# ----------------------------------------------------------------------------- the direct arm's extra seeds
+def _seeded_profile(monkeypatch, seed_tasks=("xnli", "xquad"), extra_seeds=(2, 3)):
+    import dataclasses
+
+    from helpers.config import get_profile
+
+    smoke = get_profile("smoke")
+    fields = {f.name for f in dataclasses.fields(smoke)}
+    if {"seed_tasks", "extra_seeds"} <= fields:
+        seeded = dataclasses.replace(smoke, seed_tasks=seed_tasks, extra_seeds=extra_seeds)
+    else:  # before config.Profile has the fields: pipeline reads them with getattr
+        import types
+
+        seeded = types.SimpleNamespace(**{f: getattr(smoke, f) for f in fields}, seed_tasks=seed_tasks,
+                                       extra_seeds=extra_seeds)
+    monkeypatch.setattr(pipeline, "get_profile", lambda name: seeded if name == "smoke" else get_profile(name))
+
+
+def test_profiles_without_seed_tasks_train_only_their_seed():
+    for profile in ("smoke", "embedded"):
+        cfg = configure(profile=profile, task="xnli", arm="direct")
+        assert pipeline.seed_jobs(cfg) == []
+
+
+def test_seed_jobs_cover_the_trained_seed_tasks_of_the_direct_arm(monkeypatch):
+    _seeded_profile(monkeypatch)
+    cfg = configure(profile="smoke", task="xnli,xquad,tatoeba", arm="direct")
+    # every seed task the configuration trains; the configuration's own seed is never repeated
+    assert pipeline.seed_jobs(cfg) == [("xnli", 2), ("xnli", 3), ("xquad", 2), ("xquad", 3)]
+    assert pipeline.seed_jobs(configure(profile="smoke", task="xnli", arm="direct", seed=2)) == [("xnli", 3)]
+    assert pipeline.seed_jobs(configure(profile="smoke", task="tatoeba", arm="direct")) == []
+    assert pipeline.seed_jobs(configure(profile="smoke", task="xnli", arm="mnli")) == []  # no direct arm
+
+
+def test_the_target_phase_trains_the_extra_seeds_of_the_direct_arm(isolated_results, monkeypatch):
+    import types
+
+    _seeded_profile(monkeypatch, seed_tasks=("xnli",))
+    trained = []
+
+    def fake_train(task, arm, init, *, profile, source, seed):
+        trained.append((arm, task, seed))
+        return types.SimpleNamespace(arm=arm, phase="target", task=task, run_dir=isolated_results / f"{arm}{seed}",
+                                     best_step=1, cost={"steps": 1}, metrics={"accuracy": 50.0}, cached=False)
+
+    monkeypatch.setattr(training, "train_target", fake_train)
+    frame = pipeline.run_target_phase(configure(profile="smoke", task="xnli,panx", arm="direct", phase="target"))
+    assert trained == [("direct", "xnli", 1), ("direct", "panx", 1), ("direct", "xnli", 2), ("direct", "xnli", 3)]
+    assert list(frame["seed"]) == [1, 1, 2, 3]
+
+
+def test_the_zero_shot_phase_evaluates_the_extra_seeds_and_records_items(isolated_results, monkeypatch):
+    from helpers.runs import read_table, results_root
+
+    _seeded_profile(monkeypatch, seed_tasks=("xnli",), extra_seeds=(2,))
+    monkeypatch.setattr(pipeline, "arm_model", lambda cfg, arm, task: (f"m{cfg.seed}", f"runs/{arm}/{task}/{cfg.seed}"))
+    calls = []
+
+    def fake_eval(model, task, languages, source, *, arm, intermediate, profile, seed, run_dir, items, **kw):
+        calls.append((arm, task, seed, model))
+        items.extend({"profile": profile, "arm": arm, "seed": seed, "target_task": task, "language": "de",
+                      "item": i, "correct": c, "model": "tiny", "source": "s", "eval_limit": 8}
+                     for i, c in enumerate((1, seed % 2)))
+        return [{"profile": profile, "arm": arm, "intermediate": "", "target_task": task, "language": "de",
+                 "metric": "accuracy", "value": 50.0 + seed, "seed": seed, "run_dir": run_dir, "model": "tiny",
+                 "source": "s", "eval_limit": 8, "examples": 2}]
+
+    monkeypatch.setattr(evaluation, "evaluate_zero_shot", fake_eval)
+    cfg = configure(profile="smoke", task="xnli,tatoeba", arm="direct")
+    frame = pipeline.run_zero_shot_phase(cfg)
+    assert calls == [("direct", "xnli", 1, "m1"), ("direct", "tatoeba", 1, "m1"), ("direct", "xnli", 2, "m2")]
+    assert sorted(zip(frame["target_task"], frame["seed"])) == [("tatoeba", 1), ("xnli", 1), ("xnli", 2)]
+    items = read_table(results_root() / "zero_shot_items.csv")
+    assert sorted((r["target_task"], r["seed"], r["item"], r["correct"]) for r in items) == [
+        ("tatoeba", "1", "0", "1"), ("tatoeba", "1", "1", "1"), ("xnli", "1", "0", "1"), ("xnli", "1", "1", "1"),
+        ("xnli", "2", "0", "1"), ("xnli", "2", "1", "0")]
+    # a second run reads the evaluation caches (rows and items) and evaluates nothing
+    calls.clear()
+    again = pipeline.run_zero_shot_phase(cfg)
+    assert calls == [] and again[list(frame.columns)].equals(frame)
+    assert read_table(results_root() / "zero_shot_items.csv") == items

@@ -140,3 +140,17 @@ def test_a_reference_table_without_the_new_columns_is_still_accepted(tmp_path):
            [["embedded", "direct", "", "xnli", "de", "accuracy", 50.0, 1, "x", "e5-small", "embedded", 16]])
     got = reference.compare(fresh, old)
     assert got.ok and got.rows == 1 and got.equal == 1
+
+
+def test_tables_with_the_examples_column_and_top_class_share_rows_compare(tmp_path):
+    """Issue 13: zero_shot.csv gained `examples` (not a key column) and `top_class_share` metric rows."""
+    cols = NEW_ZS + ["examples"]
+    rows = [["embedded", "direct", "", "xnli", "de", metric, v, 1, "x", "e5-small", "embedded", "all", 120]
+            for metric, v in (("accuracy", 50.0), ("top_class_share", 97.5))]
+    for name in ("ref", "new"):
+        _write(tmp_path / name / "training_cost.csv", NEW_COST,
+               [["embedded", "direct", "target", "xnli", 1, 64, 900, 24, 1.0, 1000, 1.0, "cpu", "e5-small",
+                 "embedded", "aaaaaaaaaaaa"]])
+        _write(tmp_path / name / "zero_shot.csv", cols, rows)
+    got = reference.compare(tmp_path / "new", tmp_path / "ref")
+    assert got.ok and got.rows == 2 and got.equal == 2

@@ -99,7 +99,7 @@ def test_coverage_names_what_the_build_lacks(isolated_results):
     cfg = configure(profile="smoke", seed=1, task="", arm="", data_dir="", eval_limit=0)
     cover = report.coverage(cfg)
     assert cover.loc["profiles", "this build"] == "smoke"
-    assert cover.loc["profiles", "not covered"] == "embedded, xtreme-dir, full"
+    assert cover.loc["profiles", "not covered"] == "embedded, xtreme-dir, full, realdata"
     assert cover.loc["target tasks", "this build"] == "2 of 10"
     assert cover.loc["target tasks", "not covered"].startswith("xcopa, udpos, xquad")
     assert cover.loc["arms", "this build"] == "direct, mnli"
@@ -201,3 +201,45 @@ def test_setup_and_encoder_facts():
     assert facts["enc_fert_highest"] == "hin (2.64)"
     assert setup_report.encoder_facts(encoder, "x", None)["enc_fert_lowest"].startswith("not measured")
     assert setup_report.SAMPLE_SENTENCES["hi"] == "बच्चे बगीचे में खेल रहे थे।"
+
+
+def item_rows(profile="smoke"):
+    """direct answers item i correctly when i is even; mnli answers every item of xnli and of panx's f1 stats."""
+    rows = []
+    for arm in ("direct", "mnli"):
+        for lang in ("en", "de"):
+            for i in range(20):
+                correct = 1.0 if (arm == "mnli" or i % 2 == 0) else 0.0
+                rows.append({"profile": profile, "arm": arm, "seed": 1, "target_task": "xnli", "language": lang,
+                             "item": i, "correct": correct})
+    return rows
+
+
+def test_bootstrap_gains_feed_the_summary_and_the_reported_table(isolated_results):
+    write("zero_shot.csv", zero_rows(), ("profile", "arm", "target_task", "language", "seed"))
+    write("zero_shot_items.csv", item_rows(), ("profile", "arm", "seed", "target_task", "language", "item"))
+    gains = report.bootstrap_gains("smoke", ("direct", "mnli"), 1).set_index("task")
+    # mnli is right on all 40 items, direct on the 20 even ones: +50 points, and every resample gains > 0
+    assert gains.loc["xnli", "gain"] == pytest.approx(50.0) and gains.loc["xnli", "lo"] > 0
+    assert gains.loc["average", "gain"] == pytest.approx(50.0)
+    write("training_cost.csv", ledger_rows(), ("profile", "arm", "phase", "task", "seed"))
+    summary = report.arm_summary("smoke", ("direct", "mnli"), 1)
+    assert bool(summary.loc["mnli", "gain significant"])
+    assert summary.loc["mnli", "gain lo"] == pytest.approx(gains.loc["average", "lo"])
+    cfg = configure(profile="smoke", seed=1, task="", arm="", data_dir="", eval_limit=0)
+    table = report.reported_beside_measured(cfg)
+    assert table.loc["xnli", "mnli gain (measured)"].startswith("+50.0 [")
+    assert "best arm (measured)" not in table.columns  # never the best of several arms
+    assert report.bootstrap_gains("embedded", ("direct", "mnli"), 1).empty  # no items of that profile
+
+
+def test_answer_notes_name_the_data_and_the_seeds(isolated_results):
+    write("zero_shot.csv", zero_rows(), ("profile", "arm", "target_task", "language", "seed"))
+    assert report.seed_note("smoke").startswith("One seed")
+    assert report.DATA_LIMITS["embedded"].startswith("multilingual-e5-small fine-tuned on 64 generated")
+    rows = zero_rows(seeds=(1, 2))
+    for r in rows:
+        if r["seed"] == 2 and r["arm"] == "direct" and r["target_task"] == "xnli":
+            r["value"] = 54.0  # seed 1: 50, seed 2: 54 -> sd 2.83
+    write("zero_shot.csv", rows, ("profile", "arm", "target_task", "language", "seed"))
+    assert "xnli 2.8 points over 2 seeds" in report.seed_note("smoke")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 import pandas as pd
-from scipy import stats as sps
 
 from . import runs
 from .metrics import primary_metric
@@ -39,35 +39,80 @@ def load_table(name: str, profile: str | None = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- accuracy
+# Aggregation follows XTREME-R: a task's score is the mean of its primary metric over its test
+# languages; the overall score is the mean over TASKS (not over groups); group scores (tasks averaged
+# within a group) are shown beside it. A NaN anywhere stays NaN up the chain (never silently dropped),
+# and :func:`task_coverage` says which (arm, task) scores are partial or hold NaN.
 def primary_scores(zero_shot: pd.DataFrame) -> pd.DataFrame:
-    """Keep each task's primary metric (as the registry names it) and average seeds."""
+    """Keep each task's primary metric (as the registry names it) and average seeds (a NaN seed gives NaN)."""
     if zero_shot.empty:
         return zero_shot
     keep = zero_shot[[primary_metric(t) == m for t, m in zip(zero_shot["target_task"], zero_shot["metric"])]]
     return (
-        keep.groupby(["arm", "target_task", "language"], as_index=False)["value"].mean()
+        keep.groupby(["arm", "target_task", "language"], as_index=False)["value"].mean(skipna=False)
     )
 
 
 def arm_task_table(zero_shot: pd.DataFrame, arms: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Arms x tasks: the primary metric averaged over languages (then seeds)."""
+    """Arms x tasks: the primary metric averaged over the languages present (then seeds).
+
+    A language whose score is NaN makes the task's score NaN; a task covering
+    fewer languages than expected is still averaged over those present:
+    :func:`task_coverage` marks it partial.
+    """
     scores = primary_scores(zero_shot)
-    table = scores.groupby(["arm", "target_task"])["value"].mean().unstack("target_task")
+    table = scores.groupby(["arm", "target_task"])["value"].mean(skipna=False).unstack("target_task")
     if arms:
         table = table.reindex([a for a in arms if a in table.index])
     return table
 
 
+def task_coverage(zero_shot: pd.DataFrame, expected: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
+    """Per (arm, task): how many languages its score covers, against how many it should.
+
+    Columns: ``arm``, ``target_task``, ``languages`` (languages with a finite
+    primary score), ``nan_languages`` (languages whose primary score is NaN:
+    counted here, and they make :func:`arm_task_table`'s score NaN),
+    ``languages_registry`` (the task's XTREME-R languages, :mod:`helpers.tasks`),
+    ``languages_expected`` (the languages the profile evaluates, ``expected[task]``;
+    the registry's when not given), ``missing`` (expected languages without a
+    finite score, comma-separated) and ``partial``: the score covers fewer
+    languages than the registry's or than the profile evaluates.
+    """
+    cols = ["arm", "target_task", "languages", "nan_languages", "languages_registry", "languages_expected",
+            "missing", "partial"]
+    scores = primary_scores(zero_shot)
+    if scores.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (arm, task), grp in scores.groupby(["arm", "target_task"], sort=False):
+        finite = [str(l) for l, v in zip(grp["language"], grp["value"]) if pd.notna(v) and math.isfinite(float(v))]
+        registry = tuple(get_task(task).languages)
+        wanted = tuple(expected[task]) if expected is not None and task in expected else registry
+        n = len(set(finite))
+        rows.append({"arm": arm, "target_task": task, "languages": n, "nan_languages": int(len(grp) - len(finite)),
+                     "languages_registry": len(registry), "languages_expected": len(wanted),
+                     "missing": ", ".join(l for l in wanted if l not in set(finite)),
+                     "partial": bool(n < len(registry) or n < len(wanted))})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def group_table(task_table: pd.DataFrame) -> pd.DataFrame:
-    """Arms x groups (tasks averaged within group) plus the overall average over groups."""
+    """Arms x groups (tasks averaged within each group) plus ``average``, the mean over tasks.
+
+    ``average`` follows XTREME-R's definition of the overall score: the mean of
+    the task scores (each the mean over the task's languages), not the mean of
+    the group columns, which are shown beside it. A NaN task score makes its
+    group and the average NaN.
+    """
     groups: dict[str, list[str]] = {}
     for task in task_table.columns:
         groups.setdefault(get_task(task).group, []).append(task)
     out = pd.DataFrame(index=task_table.index)
     for group in GROUP_ORDER:
         if group in groups:
-            out[group] = task_table[groups[group]].mean(axis=1)
-    out["average"] = out.mean(axis=1)
+            out[group] = task_table[groups[group]].mean(axis=1, skipna=False)
+    out["average"] = task_table.mean(axis=1, skipna=False)
     return out
 
 
@@ -202,35 +247,6 @@ def fmt_interval(ratio: float, lo: float, hi: float, digits: int = 3) -> str:
 
 
 # --------------------------------------------------------------------------- the answer
-def gain_intervals(zero_shot: pd.DataFrame, arms: tuple[str, ...], baseline: str = "direct",
-                   level: float = 0.95) -> pd.DataFrame:
-    """Each arm's accuracy gain over ``baseline`` with a t interval over tasks, and whether it is significant.
-
-    The unit is the task: per task, the arm's primary metric minus the
-    baseline's, both averaged over the task's test languages (the languages
-    of one task share translated items, so they are not independent draws).
-    ``gain`` is the mean over tasks, ``lo``/``hi`` its ``level`` Student t
-    interval (``tasks - 1`` degrees of freedom), ``significant`` whether the
-    interval excludes 0. Fewer than two tasks: no interval, not significant.
-    """
-    table = arm_task_table(zero_shot, arms) if not zero_shot.empty else pd.DataFrame()
-    rows = []
-    for arm in arms:
-        if arm == baseline or arm not in table.index or baseline not in table.index:
-            continue
-        diff = (table.loc[arm] - table.loc[baseline]).dropna()
-        n = int(diff.size)
-        mean = float(diff.mean()) if n else math.nan
-        if n >= 2:
-            half = float(sps.t.ppf((1 + level) / 2, n - 1)) * float(diff.std(ddof=1)) / math.sqrt(n)
-            lo, hi = mean - half, mean + half
-        else:
-            lo = hi = math.nan
-        rows.append({"arm": arm, "tasks": n, "gain": mean, "lo": lo, "hi": hi,
-                     "significant": bool(n >= 2 and (lo > 0 or hi < 0))})
-    return pd.DataFrame(rows, columns=["arm", "tasks", "gain", "lo", "hi", "significant"]).set_index("arm")
-
-
 def inference_headline(summary: pd.DataFrame, aa: dict | None) -> str:
     """One sentence: the inference verdict of the STILTs arms, with the A/A calibration beside it."""
     stilts = summary.drop(index="direct")

@@ -34,6 +34,18 @@ predictions and metrics are bit-identical from run to run on CPU.
 
 Retrieval tasks are scored by :mod:`helpers.retrieval` (the encoder, mean-pooled
 at a middle layer, ranked by cosine).
+
+Items and uncertainty
+---------------------
+Each row says how many test examples were scored in its language
+(``examples``). :func:`evaluate_zero_shot` also gives, on request (``items=``),
+the per-item statistics of :mod:`helpers.itemscores` (one row per test item,
+:data:`ITEM_COLUMNS`), which :func:`record_zero_shot_items` upserts into
+``results/zero_shot_items.csv``; :mod:`helpers.stats` resamples them for the
+paired bootstrap intervals of the gains. Classification, multiple-choice and
+tagging languages get one more row, metric ``top_class_share``: the share
+(0-100) of the most frequent predicted class or tag, the degenerate-predictor
+check (:func:`helpers.itemscores.is_degenerate`: 95 or more).
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import metrics, preprocess, sources
+from . import itemscores, metrics, preprocess, sources
 from .batching import run_batches
 from .config import get_profile
 from .costs import source_identity
@@ -63,11 +75,20 @@ CLASSIFICATION_FORMATS = ("pair-classification", "single-classification")
 #: preset the arm started from (``model``), the data source (``source``: ``embedded``, ``hub`` or
 #: ``xtreme-dir:<digest of its files>``) and the number of test examples per language
 #: (``eval_limit``, ``all`` for no limit), so ``-p eval_limit 64`` never overwrites the profile's scores.
+#: ``examples`` is the number of test examples (retrieval: queries) scored in that language.
 ZERO_SHOT_COLUMNS = ("profile", "arm", "intermediate", "target_task", "language", "metric", "value", "seed", "run_dir",
-                     "model", "source", "eval_limit")
+                     "model", "source", "eval_limit", "examples")
 ZERO_SHOT_KEY = ("profile", "model", "source", "eval_limit", "arm", "target_task", "language", "metric", "seed")
 #: the key before model, source and eval_limit were recorded (rows of older tables are matched on it)
 LEGACY_ZERO_SHOT_KEY = ("profile", "arm", "target_task", "language", "metric", "seed")
+#: The metric row of the degenerate-predictor check (0-100; see :mod:`helpers.itemscores`).
+TOP_CLASS_SHARE = "top_class_share"
+#: The columns of ``results/zero_shot_items.csv`` (one row per scored test item; the statistics of
+#: :mod:`helpers.itemscores`, empty where a format has none) and its key: that of zero_shot.csv with
+#: the item's index in its language's test set instead of the metric.
+ITEM_KEY = ("profile", "model", "source", "eval_limit", "arm", "target_task", "language", "seed", "item")
+ITEM_COLUMNS = ("profile", "arm", "seed", "target_task", "language", "item", *itemscores.STAT_COLUMNS,
+                "model", "source", "eval_limit")
 
 N_BEST = 20  # start and end candidates per window (SQuAD post-processing)
 MAX_ANSWER_LENGTH = 30  # sub-word tokens
@@ -337,6 +358,7 @@ def evaluate_zero_shot(
     doc_stride: int = 128,
     model_name: str | None = None,
     source_id: str | None = None,
+    items: list | None = None,
 ) -> list[dict]:
     """Zero-shot scores of one arm on ``task`` in each of ``languages``.
 
@@ -353,7 +375,13 @@ def evaluate_zero_shot(
     Returns one row per (language, metric) with :data:`ZERO_SHOT_COLUMNS`;
     ``model_name`` (default: the preset the model's lineage started from) and
     ``source_id`` (default: :func:`helpers.costs.source_identity`) fill the
-    ``model`` and ``source`` columns, ``limit`` the ``eval_limit`` column.
+    ``model`` and ``source`` columns, ``limit`` the ``eval_limit`` column,
+    ``examples`` the number of test examples scored. Classification,
+    multiple-choice and tagging tasks add a ``top_class_share`` row per language.
+    ``items``: when a list, one dict per scored test item is appended to it
+    (:data:`ITEM_COLUMNS`: the item's index in its language and its
+    :mod:`helpers.itemscores` statistics; retrieval: per query of the primary
+    direction, from :func:`helpers.retrieval.evaluate_retrieval`).
     """
     spec = get_task(task)
     languages = check_languages(task, languages)
@@ -368,11 +396,17 @@ def evaluate_zero_shot(
         retrieval_layer = layer if layer is not None else _default_layer(profile)
     rows: list[dict] = []
     embedded: dict[str, np.ndarray] = {}  # one model, layer and length: each text is embedded once
+    eval_limit = "all" if limit is None else int(limit)
     for lang in languages:
+        lang_items: list[dict] | None = [] if items is not None else None
         if spec.format == "retrieval":
             rset = sources.load_retrieval(task, lang, source, split="test", limit=limit)
+            per_query: list[dict] = []
             scores = evaluate_retrieval(model, tokenizer, rset, layer=retrieval_layer, max_length=max_length,
-                                        task=task, lang=lang, batch_size=batch_size, cache=embedded)
+                                        task=task, lang=lang, batch_size=batch_size, cache=embedded, items=per_query)
+            if lang_items is not None:
+                lang_items.extend(per_query)
+            n_scored = len(per_query)
         else:
             examples = sources.load_examples(task, "test", lang, source, limit=limit)
             references = _references(task, lang, spec.format, examples)
@@ -380,7 +414,20 @@ def evaluate_zero_shot(
             preds = predict(model, tokenizer, spec.format, examples, max_length=max_length, batch_size=batch_size, doc_stride=doc_stride, label_names=labels)
             if spec.format == "span-qa":
                 preds = [preds[str(ex["id"])] for ex in examples]
-            scores = metrics.score(task, preds, references, lang)
+            scores = dict(metrics.score(task, preds, references, lang))
+            share = itemscores.top_class_share(task, preds)
+            if share is not None:
+                scores[TOP_CLASS_SHARE] = share
+            if lang_items is not None:
+                lang_items.extend(itemscores.item_stats(task, preds, references, lang))
+            n_scored = len(examples)
+        if lang_items is not None:
+            for n, stats in enumerate(lang_items):
+                item = {"profile": profile, "arm": arm, "seed": int(seed), "target_task": task, "language": lang,
+                        "item": int(stats.get("item", n)), "model": identity["model"],
+                        "source": identity["source"], "eval_limit": eval_limit}
+                item.update({k: v for k, v in stats.items() if k in itemscores.STAT_COLUMNS})
+                items.append(item)
         for metric, value in scores.items():
             rows.append(
                 {
@@ -395,7 +442,8 @@ def evaluate_zero_shot(
                     "run_dir": str(run_dir),
                     "model": identity["model"],
                     "source": identity["source"],
-                    "eval_limit": "all" if limit is None else int(limit),
+                    "eval_limit": eval_limit,
+                    "examples": int(n_scored),
                 }
             )
     return rows
@@ -468,3 +516,17 @@ def record_zero_shot(rows: Iterable[Mapping]) -> Path:
             raise StudyError(f"zero-shot row lacks columns {', '.join(missing)}; columns: {', '.join(ZERO_SHOT_COLUMNS)}")
     return upsert_rows(results_root() / "zero_shot.csv", rows, key=ZERO_SHOT_KEY, columns=ZERO_SHOT_COLUMNS,
                        legacy_key=LEGACY_ZERO_SHOT_KEY)
+
+
+def record_zero_shot_items(items: Iterable[Mapping]) -> Path:
+    """Upsert per-item rows into ``results/zero_shot_items.csv`` (key: :data:`ITEM_KEY`).
+
+    The same locked, atomic upsert as :func:`record_zero_shot`; call it once
+    with all the items of a phase (the table is rewritten on every call).
+    """
+    items = list(items)
+    for item in items:
+        missing = [c for c in ITEM_KEY if c not in item]
+        if missing:
+            raise StudyError(f"zero-shot item lacks columns {', '.join(missing)}; key columns: {', '.join(ITEM_KEY)}")
+    return upsert_rows(results_root() / "zero_shot_items.csv", items, key=ITEM_KEY, columns=ITEM_COLUMNS)

@@ -14,10 +14,18 @@ An input that is missing, or was trained by other code (its ``code`` digest,
 naming the chapter that makes it (:func:`require_trained`, :func:`require_intermediate`);
 no phase trains what another phase owns. Runs are cached by their lineage
 directory and parameters, and a killed run resumes where it stopped.
+
+Seeds: a profile may name ``seed_tasks`` and ``extra_seeds``
+(:class:`helpers.config.Profile`); the direct arm is then also trained (05) and
+evaluated (06) with each extra seed on each seed task (:func:`seed_jobs`), so
+the book can state the seed spread of the direct arm
+(:func:`helpers.stats.seed_spread`) beside the arm differences. Profiles without
+them (smoke, embedded) train and evaluate exactly the configuration's seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -31,7 +39,9 @@ from .errors import StudyError
 RETRIEVAL = tasks.retrieval_tasks()  # evaluated with each arm's encoder: no target run
 SHARED_TARGET = tasks.shared_models()  # targets evaluated with another target's model (MLQA: XQuAD's)
 #: mean-pooled retrieval inputs are truncated here (Phang et al. used 512 with XLM-R Large)
-RETRIEVAL_MAX_LENGTH = {"smoke": 48, "embedded": 128, "xtreme-dir": 256, "full": 512}
+RETRIEVAL_MAX_LENGTH = {"smoke": 48, "embedded": 128, "xtreme-dir": 256, "full": 512, "realdata": 128}
+#: What an evaluation cache file holds: its rows with ``examples`` and its items (older files: rows only).
+EVALUATION_RECORD = "rows+items/1"
 #: The chapter that trains each kind of run.
 MAKERS = {"intermediate": "04_intermediate", "target": "05_target"}
 
@@ -192,6 +202,27 @@ def trainable_targets(cfg: StudyConfig) -> list[str]:
     return out
 
 
+def seed_jobs(cfg: StudyConfig) -> list[tuple[str, int]]:
+    """The direct arm's extra (trainable target, seed) runs of the configuration's profile.
+
+    Every seed of the profile's ``extra_seeds`` (other than the configuration's
+    own) on every one of its ``seed_tasks`` that the configuration trains,
+    when the configuration has the direct arm; none for profiles without them.
+    """
+    profile = get_profile(cfg.profile)
+    seed_tasks = tuple(getattr(profile, "seed_tasks", ()) or ())
+    seeds = [int(s) for s in (getattr(profile, "extra_seeds", ()) or ()) if int(s) != cfg.seed]
+    if "direct" not in cfg.arms or not seed_tasks or not seeds:
+        return []
+    targets = trainable_targets(cfg)
+    return [(task, seed) for task in seed_tasks if task in targets for seed in dict.fromkeys(seeds)]
+
+
+def with_seed(cfg: StudyConfig, seed: int) -> StudyConfig:
+    """The configuration with another seed (an extra seed of the direct arm)."""
+    return cfg if seed == cfg.seed else dataclasses.replace(cfg, seed=int(seed))
+
+
 def target_run(cfg: StudyConfig, arm: str, task: str):
     """Train (or find cached) the target run of ``arm`` on ``task``: 05_target's work.
 
@@ -203,17 +234,26 @@ def target_run(cfg: StudyConfig, arm: str, task: str):
 
 
 def run_target_phase(cfg: StudyConfig) -> pd.DataFrame:
-    """Phase (iii): every (arm, trainable target) of the configuration; one row per run."""
-    jobs = [(arm, task) for arm in cfg.arms for task in trainable_targets(cfg)]
-    for arm in dict.fromkeys(a for a, _ in jobs if a != "direct"):  # every input first, before any training
+    """Phase (iii): every (arm, trainable target) of the configuration; one row per run.
+
+    The direct arm's extra seeds (:func:`seed_jobs`) follow; when there are any,
+    every row carries its ``seed``.
+    """
+    jobs = [(arm, task, cfg.seed) for arm in cfg.arms for task in trainable_targets(cfg)]
+    extra = [("direct", task, seed) for task, seed in seed_jobs(cfg)]
+    jobs += extra
+    for arm in dict.fromkeys(a for a, _, _ in jobs if a != "direct"):  # every input first, before any training
         require_intermediate(cfg, arm)
     rows = []
-    for i, (arm, task) in enumerate(jobs, 1):
+    for i, (arm, task, seed) in enumerate(jobs, 1):
         start = time.perf_counter()
-        result = target_run(cfg, arm, task)
+        result = target_run(with_seed(cfg, seed), arm, task)
         state = "cached" if result.cached else f"trained in {time.perf_counter() - start:.1f} s"
-        _log(f"[{i}/{len(jobs)}] {arm} -> {task}: {state}")
-        rows.append(_result_row(result))
+        _log(f"[{i}/{len(jobs)}] {arm} -> {task}{f' (seed {seed})' if seed != cfg.seed else ''}: {state}")
+        row = _result_row(result)
+        if extra:
+            row["seed"] = seed
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -253,36 +293,49 @@ def run_zero_shot_phase(cfg: StudyConfig) -> pd.DataFrame:
     """Zero-shot evaluation of every arm on every task and language; rows of zero_shot.csv.
 
     Every run it evaluates is looked up first (:func:`arm_model`): a missing one
-    stops the phase with one line before anything is evaluated.
+    stops the phase with one line before anything is evaluated. The direct
+    arm's extra seeds (:func:`seed_jobs`) are evaluated on the tasks that use
+    their models. The per-item statistics of every evaluation go to
+    ``results/zero_shot_items.csv`` in one upsert at the end.
     """
-    jobs = [(arm, task) for arm in cfg.arms for task in cfg.tasks]
-    models = {job: arm_model(cfg, *job) for job in jobs}
-    all_rows = []
-    for i, (arm, task) in enumerate(jobs, 1):
+    jobs = [(arm, task, cfg.seed) for arm in cfg.arms for task in cfg.tasks]
+    seeded = seed_jobs(cfg)
+    jobs += [("direct", task, seed) for model_task, seed in seeded for task in cfg.tasks
+             if task not in RETRIEVAL and SHARED_TARGET.get(task, task) == model_task]
+    models = {job: arm_model(with_seed(cfg, job[2]), job[0], job[1]) for job in jobs}
+    all_rows, all_items = [], []
+    for i, (arm, task, seed) in enumerate(jobs, 1):
         start = time.perf_counter()
-        model, run_dir = models[(arm, task)]
+        model, run_dir = models[(arm, task, seed)]
         request = {
             "task": task, "languages": list(cfg.test_languages(task)), "arm": arm, "profile": cfg.profile,
-            "seed": cfg.seed, "run_dir": run_dir, "model_params": _model_fingerprint(model),
+            "seed": seed, "run_dir": run_dir, "model_params": _model_fingerprint(model),
             "max_length": eval_max_length(cfg, task), "limit": cfg.eval_limit,
             "doc_stride": eval_doc_stride(cfg, task), "source": cfg.source, "data_dir": cfg.data_dir,
+            "record": EVALUATION_RECORD,
         }
         cache = runs.runs_root() / "evaluations" / f"{arm}___{task}-{runs.cache_key(request)}.json"
         if cache.is_file():
-            rows, state = runs.read_json(cache), "cached"
+            saved, state = runs.read_json(cache), "cached"
+            rows, items = saved["rows"], saved["items"]
         else:
+            items = []
             rows = evaluation.evaluate_zero_shot(
                 model, task, request["languages"], cfg.data_source(),
-                arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
+                arm=arm, intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=seed,
                 run_dir=run_dir, max_length=request["max_length"], limit=cfg.eval_limit,
                 doc_stride=request["doc_stride"], model_name=cfg.model, source_id=source_id(cfg),
-                layer=cfg.retrieval_layer, tokenizer_preset=cfg.tokenizer,
+                layer=cfg.retrieval_layer, tokenizer_preset=cfg.tokenizer, items=items,
             )
-            runs.atomic_write_json(cache, rows)
+            runs.atomic_write_json(cache, {"rows": rows, "items": items})
             state = f"{time.perf_counter() - start:.1f} s"
         evaluation.record_zero_shot(rows)
         all_rows.extend(rows)
-        _log(f"[{i}/{len(jobs)}] {arm} on {task}: {len(rows)} scores ({state})")
+        all_items.extend(items)
+        label = f" (seed {seed})" if seed != cfg.seed else ""
+        _log(f"[{i}/{len(jobs)}] {arm} on {task}{label}: {len(rows)} scores, {len(items)} items ({state})")
+    if all_items:
+        evaluation.record_zero_shot_items(all_items)
     return pd.DataFrame(all_rows)
 
 

@@ -1,0 +1,150 @@
+"""Chapter logic of the zero-shot chapter (06): scores read against their floors and their uncertainty.
+
+Everything here reads the tables the zero-shot phase wrote (``zero_shot.csv``
+and ``zero_shot_items.csv``) and the test sets of the configuration:
+
+* :func:`coverage_table`: how many languages each task's score covers, against
+  the languages the profile evaluates and XTREME-R's list (a partial score is
+  flagged, never silently averaged as if complete);
+* :func:`gain_table`: every STILTs arm's gain over direct, per task and on the
+  average over tasks, with a paired bootstrap 95 % interval over test items
+  (:func:`helpers.stats.gain_intervals`);
+* :func:`floors_table`: the direct arm's score per task beside the chance
+  level, the majority class counted on the same test items and the trivial
+  baseline of :mod:`helpers.baselines`, with the count of degenerate
+  predictors (one class for 95 % or more of a language's items) per arm;
+* :func:`retrieval_table`: the retrieval tasks, where direct is the untouched
+  (contrastively trained) encoder and a STILTs arm its intermediate checkpoint;
+* :func:`seed_table`: the spread of the direct arm over seeds where the
+  profile trains several (:func:`helpers.stats.seed_spread`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import analysis, baselines, stats
+from .config import StudyConfig
+from .phase_report import baseline_table
+from .tasks import retrieval_tasks
+
+#: Level of the bootstrap intervals of the gains.
+LEVEL = 0.95
+
+
+def main_seed(scores: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
+    """The rows of the configuration's seed (the arms are compared seed with seed; extra seeds measure spread)."""
+    return scores[scores["seed"] == cfg.seed].reset_index(drop=True) if not scores.empty else scores
+
+
+def coverage_table(scores: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
+    """Per task (direct arm): languages scored, languages the profile evaluates, XTREME-R's, and ``partial``."""
+    expected = {t: cfg.test_languages(t) for t in cfg.tasks}
+    cover = analysis.task_coverage(main_seed(scores, cfg), expected)
+    cover = cover[cover["arm"] == "direct"].set_index("target_task").reindex(list(cfg.tasks))
+    return cover[["languages", "languages_expected", "languages_registry", "nan_languages", "partial"]].rename(
+        columns={"languages": "scored", "languages_expected": "evaluated", "languages_registry": "XTREME-R",
+                 "nan_languages": "NaN"})
+
+
+def gain_rows(cfg: StudyConfig) -> pd.DataFrame:
+    """The paired bootstrap gains of every STILTs arm over direct (``arm, task, gain, lo, hi, items``)."""
+    items = analysis.load_table("zero_shot_items.csv", cfg.profile)
+    if items.empty or "direct" not in cfg.arms or len(cfg.arms) < 2:
+        return pd.DataFrame(columns=["arm", "task", "gain", "lo", "hi", "items"])
+    items = items[items["arm"].isin(cfg.arms) & items["target_task"].isin(cfg.tasks)]
+    return pd.DataFrame(stats.gain_intervals(items, seed=cfg.seed, level=LEVEL))
+
+
+def _fmt(row) -> str:
+    mark = "*" if row["lo"] > 0 or row["hi"] < 0 else ""
+    return f"{row['gain']:+.1f} [{row['lo']:+.1f}, {row['hi']:+.1f}]{mark}"
+
+
+def gain_table(gains: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame | None:
+    """Arms x (tasks, average): ``gain [lo, hi]`` in points, ``*`` where the interval excludes 0."""
+    if gains.empty:
+        return None
+    cells = gains.assign(cell=[_fmt(r) for r in gains.to_dict("records")])
+    table = cells.pivot(index="arm", columns="task", values="cell")
+    order = [t for t in cfg.tasks if t in table.columns] + ["average"]
+    return table.reindex(index=[a for a in cfg.arms if a in table.index], columns=order)
+
+
+def floors_table(scores: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
+    """Per task: direct's score beside chance, test majority and the trivial baseline; degenerate predictors.
+
+    Each column is the mean over the task's test languages. ``degenerate``
+    counts (arm, language) pairs whose predictions put one class on 95 % or
+    more of the items (:func:`helpers.itemscores.is_degenerate`), over all arms.
+    """
+    main = main_seed(scores, cfg)
+    levels = baselines.level_rows(cfg.data_source(), cfg.tasks, limit=cfg.eval_limit)
+    levels = [r for r in levels if r["language"] in cfg.test_languages(r["task"])]
+    trivial = baseline_table(cfg).to_dict("records")
+    rows = pd.DataFrame(baselines.beside_scores(main, levels, trivial))
+    if rows.empty:
+        return pd.DataFrame()
+    direct = rows[rows["arm"] == "direct"].groupby("task")
+    out = pd.DataFrame({
+        "direct": direct["score"].mean(),
+        "chance": direct["chance"].mean(),
+        "majority (test)": direct["majority_test"].apply(lambda s: s.dropna().mean() if s.notna().any() else math.nan),
+        "trivial baseline": direct["trivial"].apply(lambda s: s.dropna().mean() if s.notna().any() else math.nan),
+    })
+    out["degenerate"] = rows.groupby("task")["degenerate"].sum().astype(int)
+    return out.reindex([t for t in cfg.tasks if t in out.index])
+
+
+def seed_table(scores: pd.DataFrame) -> pd.DataFrame | None:
+    """Per seed task: the direct arm's mean and standard deviation over seeds (None: one seed only)."""
+    rows = stats.seed_spread(scores)
+    return pd.DataFrame(rows).set_index("task") if rows else None
+
+
+def zero_shot_facts(groups: pd.DataFrame, gains: pd.DataFrame, floors: pd.DataFrame, cover: pd.DataFrame,
+                    seeds: pd.DataFrame | None) -> dict:
+    """Glued values of the zero-shot chapter (``zs_*``)."""
+    overall = groups["average"]
+    direct = float(overall.get("direct", math.nan))
+    best = overall.drop(index="direct").idxmax() if len(overall) > 1 else "direct"
+    per_task = gains[gains["task"] != "average"] if not gains.empty else gains
+    excl = per_task[(per_task["lo"] > 0) | (per_task["hi"] < 0)] if not per_task.empty else per_task
+    avg = gains[gains["task"] == "average"].set_index("arm") if not gains.empty else pd.DataFrame()
+    trained = floors.dropna(subset=["direct"])
+    floor = trained[["chance", "majority (test)", "trivial baseline"]].max(axis=1)
+    facts = {
+        "zs_direct_avg": f"{direct:.2f}",
+        "zs_best_arm": best,
+        "zs_best_avg": f"{float(overall[best]):.2f}",
+        "zs_n_gains": len(per_task),
+        "zs_n_excl_zero": len(excl),
+        "zs_n_excl_pos": int((excl["lo"] > 0).sum()) if len(excl) else 0,
+        "zs_best_ci": _fmt(avg.loc[best]) if best in avg.index else "not measured",
+        "zs_n_above_floor": int((trained["direct"] > floor).sum()),
+        "zs_n_tasks": len(trained),
+        "zs_n_degenerate": int(floors["degenerate"].sum()) if "degenerate" in floors else 0,
+        "zs_n_partial": int(cover["partial"].sum()),
+        "zs_seed_sd": ("not measured (this profile trains one seed)" if seeds is None else
+                       ", ".join(f"{t} {r['sd']:.1f} points over {int(r['seeds'])} seeds"
+                                 for t, r in seeds.iterrows())),
+    }
+    return facts
+
+
+def retrieval_table(table: pd.DataFrame) -> pd.DataFrame | None:
+    """Arms x retrieval tasks of ``table`` (arm x task scores), with each arm's change against direct.
+
+    Direct is the untouched encoder on these tasks; a STILTs arm is its
+    intermediate checkpoint. None when the profile has no retrieval task.
+    """
+    tasks = [t for t in table.columns if t in retrieval_tasks()]
+    if not tasks:
+        return None
+    out = table[tasks].round(2)
+    if "direct" in out.index and len(out) > 1:
+        delta = (table[tasks] - table.loc["direct", tasks]).round(2)
+        out = out.join(delta.add_suffix(" vs direct"))
+    return out
