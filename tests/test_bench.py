@@ -53,6 +53,29 @@ def test_quick_bench_prints_the_final_line_last(capsys, isolated_results):
     assert float(peers["ours on optimum's workload"]["tokens_per_s"]) > 0
 
 
+def test_several_runs_end_in_their_medians_with_the_range(capsys, isolated_results):
+    code = bench.main(["--quick", "--optimum", "skip", "--threads", "1", "--sentences", "8", "--repeats", "2",
+                       "--runs", "3"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and FINAL.match(out[-1]) and out[-2].startswith("median of 3 runs [min, max]: ")
+    per_run = [line for line in out[:-1] if FINAL.match(line)]
+    assert len(per_run) == 3
+    overheads = sorted(float(re.search(r"overhead_vs_raw=(-?[\d.]+)", line).group(1)) for line in per_run)
+    assert out[-1].startswith(f"overhead_vs_raw={overheads[1]:.4f} ")
+    table = read_table(isolated_results / "results" / "bench.csv")
+    assert sorted({r["run"] for r in table}) == ["0", "1", "2"] and len(table) == 15
+
+
+def test_summarise_runs_pinned():
+    runs = [{"overhead_vs_raw": x, "speedup_vs_pipeline": 2.0, "ratio_vs_optimum_benchmark": math.nan}
+            for x in (0.03, -0.01, 0.02, 0.05, 0.0)]
+    summary = bench.summarise_runs(runs)
+    assert summary["overhead_vs_raw"] == {"median": 0.02, "min": -0.01, "max": 0.05, "n": 5}
+    assert summary["ratio_vs_optimum_benchmark"]["n"] == 0
+    assert bench.spread_line(summary) == ("median of 5 runs [min, max]: overhead_vs_raw 0.0200 [-0.0100, 0.0500]; "
+                                          "speedup_vs_pipeline 2.0000 [2.0000, 2.0000]; ratio_vs_optimum_benchmark nan")
+
+
 def test_bad_input_is_one_line():
     with pytest.raises(StudyError, match="valid optimum modes"):
         bench.run_bench(quick=True, optimum="maybe", record=False)

@@ -90,15 +90,18 @@ def tiny_arms(monkeypatch):
     torch.set_num_threads(before)
 
 
-def test_time_arms_pooled_times_the_aa_copy_in_a_balanced_order(tiny_arms):
+@pytest.mark.parametrize("interleave", ["batch", "pass"])
+def test_time_arms_pooled_times_the_aa_copy_in_a_balanced_order(tiny_arms, interleave):
     cfg = configure(profile="smoke", task="xnli,panx", arm="direct,mnli")
-    got = efficiency.time_arms_pooled(cfg, repeats=6, min_seconds=0.02, examples=8, batch_size=4)
+    got = efficiency.time_arms_pooled(cfg, repeats=6, min_seconds=0.02, examples=8, batch_size=4, interleave=interleave)
     # the direct model is loaded twice per task: once as direct, once (independently) as direct-aa
     assert Counter(tiny_arms) == Counter({(a, t): 1 for a in ("direct", "mnli", "direct-aa") for t in ("xnli", "panx")})
     assert {r["arm"] for r in got.rows} == {"direct", "mnli", "direct-aa"} and len(got.rows) == 2 * 3 * 6
-    for task in ("xnli", "panx"):  # 3 arms, 6 repetitions: one odd Williams block, each arm twice in each position
-        mine = [r for r in got.rows if r["task"] == task]
-        assert set(Counter((r["arm"], r["position"]) for r in mine).values()) == {2}
+    assert got.settings["interleave"] == interleave and got.settings["prime"] == (1 if interleave == "pass" else 0)
+    if interleave == "pass":  # 3 arms, 6 repetitions: one odd Williams block, each arm twice in each position
+        for task in ("xnli", "panx"):
+            mine = [r for r in got.rows if r["task"] == task]
+            assert set(Counter((r["arm"], r["position"]) for r in mine).values()) == {2}
     assert len(got.pooled) == 3 * 6 and {r["sweep"] for r in got.pooled} == {"pooled"}
     cal = got.calibration.set_index("task")
     for p in got.pooled:

@@ -243,3 +243,10 @@ def test_answer_notes_name_the_data_and_the_seeds(isolated_results):
             r["value"] = 54.0  # seed 1: 50, seed 2: 54 -> sd 2.83
     write("zero_shot.csv", rows, ("profile", "arm", "target_task", "language", "seed"))
     assert "xnli 2.8 points over 2 seeds" in report.seed_note("smoke")
+
+
+def test_gain_cell_pinned():
+    row = {"gain": 1.234, "lo": -0.31, "hi": 2.66}
+    assert report.gain_cell(row) == "+1.2 [-0.3, +2.7]"
+    assert report.gain_cell(row, mark=True) == "+1.2 [-0.3, +2.7]"
+    assert report.gain_cell({"gain": -2.0, "lo": -3.5, "hi": -0.5}, mark=True) == "-2.0 [-3.5, -0.5]*"

@@ -385,6 +385,71 @@ def test_prime_runs_untimed_batches_before_each_pass(tiny, tok):
         timing.time_entries(entries, repeats=1, prime=-1)
 
 
+def test_batch_interleave_takes_turns_batch_by_batch_in_balanced_orders(tiny, tok):
+    calls = []
+
+    class Counting(torch.nn.Module):
+        def __init__(self, inner, name):
+            super().__init__()
+            self.inner, self.name = inner, name
+
+        def forward(self, **kw):
+            calls.append((self.name, int(kw["input_ids"].shape[0]), int(kw["input_ids"].shape[1])))
+            return self.inner(**kw)
+
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)  # 4 batches
+    names = ["a", "b", "c", "d"]
+    entries = [({"arm": n}, Counting(tiny, n), batches) for n in names]
+    rows = timing.time_entries(entries, warmup=0, repeats=2, interleave="batch", seed=3)
+    # 2 repetitions x 4 batches x 4 entries, every entry once per batch, batches in input order
+    assert len(calls) == 32
+    shapes = [tuple(b["input_ids"].shape) for b in batches]
+    for k in range(8):
+        turn = calls[4 * k:4 * k + 4]
+        assert sorted(c[0] for c in turn) == names
+        assert {c[1:] for c in turn} == {shapes[k % 4]}
+    # 8 turns of 4 entries = two Williams blocks: each entry holds each position exactly twice
+    positions = Counter((c[0], i % 4) for i, c in enumerate(calls))
+    assert set(positions.values()) == {2}
+    # the rows: one per entry and repetition, each with the seconds of its 4 batches and its first-turn place
+    assert sorted((r["arm"], r["repetition"]) for r in rows) == [(n, k) for n in names for k in range(2)]
+    first_turn = {r["arm"]: r["position"] for r in rows if r["repetition"] == 0}
+    assert [n for n, _ in sorted(first_turn.items(), key=lambda kv: kv[1])] == [c[0] for c in calls[:4]]
+    assert all(r["batches"] == 4 and r["seconds"] > 0 for r in rows)
+
+
+def test_batch_interleave_rejects_entries_of_different_lengths_and_unknown_settings(tiny, tok):
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)
+    entries = [({"arm": "a"}, tiny, batches), ({"arm": "b"}, tiny, batches[:2])]
+    with pytest.raises(StudyError, match="same number of batches"):
+        timing.time_entries(entries, repeats=2, interleave="batch")
+    with pytest.raises(StudyError, match="pass, batch"):
+        timing.time_entries(entries[:1], repeats=2, interleave="token")
+
+
+def test_timing_pauses_the_garbage_collector_and_restores_it(tiny, tok):
+    import gc
+
+    seen = []
+
+    class Watching(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, **kw):
+            seen.append(gc.isenabled())
+            return self.inner(**kw)
+
+    batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)
+    assert gc.isenabled()
+    for mode in timing.INTERLEAVES:
+        seen.clear()
+        timing.time_entries([({"arm": "a"}, Watching(tiny), batches)], warmup=0, repeats=1, interleave=mode)
+        assert seen and not any(seen)
+        assert gc.isenabled()
+
+
 def test_count_subnormal_pinned():
     lin = torch.nn.Linear(2, 3)
     with torch.no_grad():
@@ -492,3 +557,32 @@ def test_datasheet_peak_knows_the_h200_and_not_its_nvl_or_pcie_cousins():
     assert peaks.datasheet_peak("NVIDIA H200 NVL", "bf16") is None
     assert peaks.datasheet_peak("NVIDIA H100 NVL", "bf16") is None
     assert peaks.datasheet_peak("NVIDIA H100 80GB HBM3", "bf16") == 989e12
+
+
+def test_own_storage_gives_every_tensor_its_own_aligned_storage_and_keeps_values(tiny, tok):
+    import copy
+
+    model = copy.deepcopy(tiny).eval()
+    flat = torch.zeros(sum(p.numel() for p in model.parameters()) + 2)
+    offset = 2  # every parameter a view into one buffer, 8 bytes off alignment, as safetensors loading leaves them
+    with torch.no_grad():
+        for p in model.parameters():
+            view = flat[offset:offset + p.numel()].view_as(p)
+            view.copy_(p)
+            p.data = view
+            offset += p.numel()
+    assert len({p.untyped_storage().data_ptr() for p in model.parameters()}) == 1
+    batch = timing.make_batches(tok, TEXTS[:4], batch_size=4, max_length=16)[0]
+    with torch.inference_mode():
+        before = model(**batch).last_hidden_state.clone()
+    assert devices.own_storage(model) is model
+    params = list(model.parameters())
+    assert len({p.untyped_storage().data_ptr() for p in params}) == len(params)
+    assert all(p.storage_offset() == 0 and p.data_ptr() % 64 == 0 for p in params)
+    with torch.inference_mode():
+        assert torch.equal(model(**batch).last_hidden_state, before)
+    # a parameter shared by two modules stays one parameter
+    shared = torch.nn.Linear(4, 4)
+    pair = torch.nn.Sequential(shared, shared)
+    devices.own_storage(pair)
+    assert pair[0].weight is pair[1].weight

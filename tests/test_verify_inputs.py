@@ -158,7 +158,7 @@ def test_cli_prints_cases_and_summary(tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert lines == [
-        "ok      unknown-profile: unknown profile 'nosuch'; valid profiles: smoke, embedded, xtreme-dir, full",
+        "ok      unknown-profile: unknown profile 'nosuch'; valid profiles: smoke, embedded, xtreme-dir, full, realdata",
         "ok      negative-seed: seed must be a non-negative integer, got -3",
         "cases=2 clear_errors=2",
     ]

@@ -98,6 +98,29 @@ def cast(model, dtype: str):
     return model.to(torch_dtype(dtype))
 
 
+def own_storage(model):
+    """Copy every parameter and buffer of ``model`` into its own freshly allocated storage; returns the model.
+
+    A model loaded from safetensors keeps its tensors as views into the
+    buffers it was loaded into (on this CPU, 8 bytes off a 64-byte boundary).
+    Timed as loaded, the first model loaded in a process ran about 0.5 %
+    slower than later copies of the same weights (``make harness-probe``);
+    after this copy every model's tensors are allocated the same way (torch's
+    64-byte-aligned CPU allocations), whatever the order they were loaded
+    in. Values, dtypes and devices are unchanged.
+    """
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            for name, param in list(module.named_parameters(recurse=False)):
+                param.data = param.data.clone(memory_format=torch.contiguous_format)
+            for name, buf in list(module.named_buffers(recurse=False)):
+                if buf is not None:
+                    module._buffers[name] = buf.clone(memory_format=torch.contiguous_format)
+    return model
+
+
 def prepare_model(model, device: str = "cpu", dtype: str | None = None, attn: str = "sdpa"):
     """Eval mode, SDPA attention where supported, ``dtype`` and ``device``; returns the model."""
     device = resolve_device(device)

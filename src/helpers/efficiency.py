@@ -31,7 +31,7 @@ from scipy import stats as sps
 from . import models
 from .config import StudyConfig
 from .deployed import AA_ARM, load_arm_model, task_inputs
-from .devices import prepare_model
+from .devices import own_storage, prepare_model
 from .errors import StudyError, check_positive
 from .interleave import ratio_summary
 from .peaks import count_subnormal
@@ -52,13 +52,14 @@ def arm_protocol(profile: str) -> dict:
     """The arm comparison's settings for ``profile`` (keyword arguments of :func:`time_arms_pooled`).
 
     Every profile but ``smoke``: 12 repetitions of pooled passes of at least
-    5 s each, 16 test examples per task (spread over its languages), one
-    priming batch before each pass. ``smoke`` (a seconds-long check of the
-    machinery on a tiny model): 4 repetitions of 0.5 s, 8 examples.
+    5 s each, 16 test examples per task (spread over its languages), the
+    arms taking turns batch by batch (``interleave="batch"``: see
+    :func:`helpers.timing.time_entries`). ``smoke`` (a seconds-long check of
+    the machinery on a tiny model): 4 repetitions of 0.5 s, 8 examples.
     """
     if profile == "smoke":
-        return {"repeats": 4, "min_seconds": 0.5, "examples": 8, "batch_size": 16, "prime": 1}
-    return {"repeats": 12, "min_seconds": 5.0, "examples": 16, "batch_size": 16, "prime": 1}
+        return {"repeats": 4, "min_seconds": 0.5, "examples": 8, "batch_size": 16, "interleave": "batch"}
+    return {"repeats": 12, "min_seconds": 5.0, "examples": 16, "batch_size": 16, "interleave": "batch"}
 
 
 @dataclass
@@ -96,6 +97,7 @@ def time_arms_pooled(
     examples: int = 16,
     batch_size: int = 16,
     prime: int = 1,
+    interleave: str = "batch",
     device: str = "cpu",
     dtype: str | None = None,
     latency_task: str | None = None,
@@ -107,14 +109,21 @@ def time_arms_pooled(
     second copy of direct loaded independently, when ``aa``) is loaded and
     fed the same batches: ``examples`` test examples spread over all the
     task's languages, encoded as evaluation encodes them, length-bucketed.
-    After one warm-up pass per model, one timed pass of the direct model sets
+    Every model's tensors are first copied into storage of their own
+    (:func:`helpers.devices.own_storage`: as loaded, the first model loaded
+    ran slower than later copies of it). After one warm-up pass per model,
+    one timed pass of the direct model sets
     how many copies of the inputs a pass holds, so that a pass lasts at least
     ``min_seconds / len(tasks)`` (x 1.1): the pooled pass of an arm (its
     passes over every task in one repetition, summed) lasts at least
-    ``min_seconds``. Then ``repeats`` repetitions run every model once, in
-    the balanced order of :func:`helpers.timing.schedule` (Williams Latin
-    squares: each arm holds each position equally often), each pass preceded
-    by ``prime`` untimed batches of its own model. The task's models are
+    ``min_seconds``. Then ``repeats`` repetitions run every model once over
+    those batches. With ``interleave="batch"`` (the default) the models take
+    turns batch by batch, each batch in a balanced order (Williams Latin
+    squares: each arm holds each position equally often), so every arm's
+    pass spans the same seconds of wall time as every other's; with
+    ``"pass"`` each model runs its whole pass in turn, the passes in the
+    balanced order of :func:`helpers.timing.schedule`, each preceded by
+    ``prime`` untimed batches of its own model. The task's models are
     freed before the next task's are loaded (six e5-small models at a time,
     not sixty). On ``latency_task`` (default: the first task), after the
     timed repetitions, each arm's latency at batch 1 and peak memory are
@@ -140,7 +149,7 @@ def time_arms_pooled(
         base = task_inputs(cfg, task, tokenizer, examples=examples, batch_size=batch_size)
         loaded = {}
         for arm in all_arms:
-            model = prepare_model(load_arm_model(cfg, arm, task), device, dtype)
+            model = prepare_model(own_storage(load_arm_model(cfg, arm, task)), device, dtype)
             sub_rows.append({"arm": arm, "task": task, **count_subnormal(model)})
             loaded[arm] = model
         for model in loaded.values():
@@ -155,7 +164,8 @@ def time_arms_pooled(
         entries = [({"sweep": "arms", "profile": cfg.profile, "task": task, "language": "all", "arm": arm,
                      "padding": "bucketed", "seed": cfg.seed}, model, batches) for arm, model in loaded.items()]
         rows += time_entries(entries, warmup=0, repeats=repeats, device=device, order="balanced",
-                             seed=cfg.seed * 1000 + t_index, prime=prime)
+                             seed=cfg.seed * 1000 + t_index, prime=prime if interleave == "pass" else 0,
+                             interleave=interleave)
         if task == latency_task:
             singles = task_inputs(cfg, task, tokenizer, examples=examples, batch_size=1)
             for arm, model in loaded.items():
@@ -164,7 +174,7 @@ def time_arms_pooled(
         del loaded, entries
         gc.collect()
     settings = {"repeats": repeats, "min_seconds": min_seconds, "examples": examples, "batch_size": batch_size,
-                "prime": prime, "order": "balanced", "threads": torch.get_num_threads(), "arms": all_arms,
+                "prime": prime if interleave == "pass" else 0, "interleave": interleave, "order": "balanced", "threads": torch.get_num_threads(), "arms": all_arms,
                 "tasks": tasks}
     return ArmTiming(rows=rows, pooled=pooled_rows(rows), subnormal=pd.DataFrame(sub_rows),
                      calibration=pd.DataFrame(cal_rows), latency=pd.DataFrame(lat_rows), settings=settings)

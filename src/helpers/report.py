@@ -81,13 +81,25 @@ def arm_summary(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFr
     return out
 
 
-def bootstrap_gains(profile: str, arms: tuple[str, ...], seed: int = 1) -> pd.DataFrame:
+def gain_cell(row, mark: bool = False) -> str:
+    """``gain [lo, hi]`` in points with signs, e.g. ``+1.2 [-0.3, +2.6]``; with ``mark``, a ``*`` where the
+    interval excludes 0."""
+    star = "*" if mark and (row["lo"] > 0 or row["hi"] < 0) else ""
+    return f"{row['gain']:+.1f} [{row['lo']:+.1f}, {row['hi']:+.1f}]{star}"
+
+
+def bootstrap_gains(profile: str, arms: tuple[str, ...], seed: int = 1,
+                    tasks: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every STILTs arm's gain over direct per task and on the average over tasks, with paired bootstrap
-    95 % intervals over the test items (:func:`helpers.stats.gain_intervals`); empty without items."""
+    95 % intervals over the test items (:func:`helpers.stats.gain_intervals`); only ``tasks`` when given.
+    Empty (with its columns) without items, without direct or without a second arm."""
     items = analysis.load_table("zero_shot_items.csv", profile)
-    if items.empty or "direct" not in arms:
+    if items.empty or "direct" not in arms or len(arms) < 2:
         return pd.DataFrame(columns=["arm", "task", "gain", "lo", "hi", "items"])
-    return pd.DataFrame(stats.gain_intervals(items[items["arm"].isin(arms)], seed=seed))
+    items = items[items["arm"].isin(arms)]
+    if tasks is not None:
+        items = items[items["target_task"].isin(tasks)]
+    return pd.DataFrame(stats.gain_intervals(items, seed=seed))
 
 
 def aa_calibration(profile: str) -> dict | None:
@@ -269,8 +281,7 @@ def reported_beside_measured(cfg: StudyConfig) -> pd.DataFrame:
     table = reported.xstilts_table()
     if not gains.empty:
         gains = gains[gains["task"] != "average"]
-        cells = gains.assign(cell=[f"{r['gain']:+.1f} [{r['lo']:+.1f}, {r['hi']:+.1f}]"
-                                   for r in gains.to_dict("records")])
+        cells = gains.assign(cell=[gain_cell(r) for r in gains.to_dict("records")])
         measured = cells.pivot(index="task", columns="arm", values="cell")
         measured.columns = [f"{a} gain (measured)" for a in measured.columns]
         table = table.join(measured, how="outer")

@@ -48,7 +48,7 @@ import psutil
 
 from .batching import pad_features, padded_batches
 from .devices import dtype_label, prepare_model, resolve_device
-from .errors import StudyError, check_positive
+from .errors import StudyError, check_choice, check_positive
 from .interleave import schedule
 from .runs import device_name, results_root, upsert_rows
 
@@ -153,6 +153,53 @@ def timed_pass(model, batches, device: str) -> float:
 
 
 
+#: How finely :func:`time_entries` interleaves its entries: whole passes, or single batches.
+INTERLEAVES = ("pass", "batch")
+
+
+def _batch_seconds(model, batch, device: str) -> float:
+    """Seconds of one forward call on ``batch`` (the caller holds ``torch.inference_mode``)."""
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        model(**batch)
+        torch.cuda.synchronize()
+        return time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model(**batch)
+    return time.perf_counter() - t0
+
+
+def _batch_orders(n_entries: int, n_batches: int, repeats: int, seed: int) -> list[list[list[int]]]:
+    """Per repetition, per batch: the order in which the entries run it (balanced over all of them)."""
+    rows = schedule(n_entries, repeats * n_batches, "balanced", seed)
+    return [rows[r * n_batches:(r + 1) * n_batches] for r in range(repeats)]
+
+
+def _interleaved_by_batch(prepared, orders, device: str) -> list[list[float]]:
+    """Seconds per (repetition, entry) when entries take turns batch by batch.
+
+    Within repetition ``r``, batch ``j`` runs on every entry in the order
+    ``orders[r][j]`` (:func:`_batch_orders`: each entry holds each position
+    equally often), so all entries of a repetition share the same stretch of
+    wall time and slow drift of the machine cancels out of their ratios. An
+    entry's seconds are the sum of its per-batch times.
+    """
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for rep_orders in orders:
+            secs = [0.0] * len(prepared)
+            for j, seq in enumerate(rep_orders):
+                for idx in seq:
+                    secs[idx] += _batch_seconds(prepared[idx][1], prepared[idx][2][j], device)
+            out.append(secs)
+    return out
+
+
 def time_entries(
     entries: Sequence[tuple[Mapping[str, object], object, Sequence]],
     *,
@@ -162,6 +209,7 @@ def time_entries(
     order: str = "alternate",
     seed: int = 0,
     prime: int = 0,
+    interleave: str = "pass",
 ) -> list[dict]:
     """Time ``(labels, model, batches)`` entries interleaved; one row per entry and repetition.
 
@@ -171,7 +219,13 @@ def time_entries(
     entry run once, untimed, just before each of its timed passes: the pass
     then starts on a model whose weights and kernels were just used, as in a
     deployment that serves one model, instead of on the one the previous
-    entry left in the caches. Each row holds the entry's labels plus ``repetition``,
+    entry left in the caches. ``interleave="batch"`` (entries with the same
+    number of batches, e.g. the same inputs) interleaves finer: within a
+    repetition the entries take turns batch by batch, in balanced orders, so
+    they share the same seconds of wall time (:func:`_interleaved_by_batch`;
+    ``order`` and ``prime`` do not apply, and ``position`` is the entry's
+    place on the repetition's first batch). Python's garbage collector is
+    paused while timing. Each row holds the entry's labels plus ``repetition``,
     ``position`` (its place within the repetition), ``tokens`` (real tokens,
     from the attention masks), ``padded_tokens``, ``sequences``, ``batches``,
     ``seconds``, ``tokens_per_s``, ``sequences_per_s``, ``dtype`` (of the
@@ -185,6 +239,7 @@ def time_entries(
     if not isinstance(prime, int) or isinstance(prime, bool) or prime < 0:
         raise StudyError(f"prime must be a non-negative integer (untimed batches before each pass), got {prime!r}")
     check_positive("repeats", repeats, integer=True)
+    check_choice("interleave", interleave, INTERLEAVES)
     if not entries:
         raise StudyError("nothing to time: give at least one model")
     prepared = []
@@ -205,17 +260,40 @@ def time_entries(
     dev_name = device_name()
     threads = torch.get_num_threads()
     dtypes = [dtype_label(model) for _, model, _, _ in prepared]
-    plan = schedule(len(prepared), repeats, order, seed)
+    if interleave == "batch":
+        if len({len(b) for _, _, b, _ in prepared}) > 1:
+            raise StudyError("interleave='batch' needs the same number of batches in every entry; "
+                             "use interleave='pass' for entries with different inputs")
+        orders = _batch_orders(len(prepared), len(prepared[0][2]), repeats, seed)
+        plan = [rep_orders[0] for rep_orders in orders]
+    else:
+        plan = schedule(len(prepared), repeats, order, seed)
     for _, model, batches, _ in prepared:
         for _ in range(warmup):
             timed_pass(model, batches, device)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if interleave == "batch":
+            seconds_by_rep = _interleaved_by_batch(prepared, orders, device)
+        else:
+            seconds_by_rep = []
+            for seq in plan:
+                secs = [0.0] * len(prepared)
+                for idx in seq:
+                    _, model, batches, _ = prepared[idx]
+                    if prime:
+                        timed_pass(model, batches[:prime], device)
+                    secs[idx] = timed_pass(model, batches, device)
+                seconds_by_rep.append(secs)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     rows = []
     for rep, seq in enumerate(plan):
         for pos, idx in enumerate(seq):
             labels, model, batches, counts = prepared[idx]
-            if prime:
-                timed_pass(model, batches[:prime], device)
-            seconds = timed_pass(model, batches, device)
+            seconds = seconds_by_rep[rep][idx]
             row = {"batch": counts["batch"], "length": counts["length"], "dtype": dtypes[idx]}
             row.update(labels)
             row.update({

@@ -28,11 +28,8 @@ import pandas as pd
 from . import analysis, baselines, stats
 from .config import StudyConfig
 from .phase_report import baseline_table
+from .report import bootstrap_gains, gain_cell
 from .tasks import retrieval_tasks
-
-#: Level of the bootstrap intervals of the gains.
-LEVEL = 0.95
-
 
 def main_seed(scores: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
     """The rows of the configuration's seed (the arms are compared seed with seed; extra seeds measure spread)."""
@@ -50,24 +47,16 @@ def coverage_table(scores: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
 
 
 def gain_rows(cfg: StudyConfig) -> pd.DataFrame:
-    """The paired bootstrap gains of every STILTs arm over direct (``arm, task, gain, lo, hi, items``)."""
-    items = analysis.load_table("zero_shot_items.csv", cfg.profile)
-    if items.empty or "direct" not in cfg.arms or len(cfg.arms) < 2:
-        return pd.DataFrame(columns=["arm", "task", "gain", "lo", "hi", "items"])
-    items = items[items["arm"].isin(cfg.arms) & items["target_task"].isin(cfg.tasks)]
-    return pd.DataFrame(stats.gain_intervals(items, seed=cfg.seed, level=LEVEL))
-
-
-def _fmt(row) -> str:
-    mark = "*" if row["lo"] > 0 or row["hi"] < 0 else ""
-    return f"{row['gain']:+.1f} [{row['lo']:+.1f}, {row['hi']:+.1f}]{mark}"
+    """The paired bootstrap gains of every STILTs arm over direct on ``cfg``'s tasks
+    (``arm, task, gain, lo, hi, items``; :func:`helpers.report.bootstrap_gains`)."""
+    return bootstrap_gains(cfg.profile, tuple(cfg.arms), cfg.seed, tasks=tuple(cfg.tasks))
 
 
 def gain_table(gains: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame | None:
     """Arms x (tasks, average): ``gain [lo, hi]`` in points, ``*`` where the interval excludes 0."""
     if gains.empty:
         return None
-    cells = gains.assign(cell=[_fmt(r) for r in gains.to_dict("records")])
+    cells = gains.assign(cell=[gain_cell(r, mark=True) for r in gains.to_dict("records")])
     table = cells.pivot(index="arm", columns="task", values="cell")
     order = [t for t in cfg.tasks if t in table.columns] + ["average"]
     return table.reindex(index=[a for a in cfg.arms if a in table.index], columns=order)
@@ -122,7 +111,7 @@ def zero_shot_facts(groups: pd.DataFrame, gains: pd.DataFrame, floors: pd.DataFr
         "zs_n_gains": len(per_task),
         "zs_n_excl_zero": len(excl),
         "zs_n_excl_pos": int((excl["lo"] > 0).sum()) if len(excl) else 0,
-        "zs_best_ci": _fmt(avg.loc[best]) if best in avg.index else "not measured",
+        "zs_best_ci": gain_cell(avg.loc[best], mark=True) if best in avg.index else "not measured",
         "zs_n_above_floor": int((trained["direct"] > floor).sum()),
         "zs_n_tasks": len(trained),
         "zs_n_degenerate": int(floors["degenerate"].sum()) if "degenerate" in floors else 0,

@@ -16,7 +16,10 @@ thread count:
     model saved with ``save_pretrained`` into the cache.
 
 ``ours`` is :func:`helpers.timing.time_arms` on one arm: the study's
-measurement. Figures (the last line, exactly):
+measurement. ``--runs`` whole runs (default 5) are made one after the other;
+each prints its figures, and the last two lines give each figure's median
+over the runs with its range, then the medians in the final line's format.
+Figures (the last line, exactly):
 
 * ``overhead_vs_raw`` = our seconds / raw seconds - 1 (medians of interleaved
   repetitions on the same batches);
@@ -61,7 +64,7 @@ OPTIMUM_PINS = (
 E5_SMALL_SHAPE = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=12, intermediate_size=1536,
                       vocab_size=250002, max_position_embeddings=514)
 FINAL_LINE_KEYS = ("overhead_vs_raw", "speedup_vs_pipeline", "ratio_vs_optimum_benchmark")
-BENCH_COLUMNS = ("mode", "peer", "model", "model_note", "device", "threads", "batch", "length", "sentences",
+BENCH_COLUMNS = ("mode", "run", "peer", "model", "model_note", "device", "threads", "batch", "length", "sentences",
                  "tokens", "token_counting", "repeats", "seconds_median", "tokens_per_s", "sequences_per_s")
 
 
@@ -221,8 +224,8 @@ def final_line(overhead: float, speedup: float, ratio: float) -> str:
 
 def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int = 32, length: int = 128,
               threads: int | None = None, repeats: int | None = None, optimum: str = "auto",
-              record: bool = True, log=print) -> dict:
-    """Run the four measurements and return the figures (and write ``results/bench.csv``)."""
+              record: bool = True, run: int = 0, log=print) -> dict:
+    """Run the four measurements and return the figures (and write run ``run``'s rows to ``results/bench.csv``)."""
     import torch
 
     check_choice("optimum mode", optimum, ("auto", "require", "skip"))
@@ -277,7 +280,7 @@ def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int =
         "speedup_vs_pipeline": ours_tps / pipe_tps,
         "ratio_vs_optimum_benchmark": synth_tps / opt_tps if opt else math.nan,
     }
-    common = {"mode": mode, "model": name, "model_note": note, "device": "cpu", "threads": threads,
+    common = {"mode": mode, "run": run, "model": name, "model_note": note, "device": "cpu", "threads": threads,
               "batch": batch, "length": length}
     table = [
         {**common, "peer": "ours (timing.time_arms)", "sentences": len(texts), "tokens": tokens, "repeats": len(ours),
@@ -308,12 +311,33 @@ def run_bench(*, quick: bool = False, sentences: int | None = None, batch: int =
         log(f"optimum-benchmark: {opt['iterations']} iterations, mean latency {opt['latency_mean_s']:.4f} s, "
             f"versions {opt['versions']}")
     if record:
-        upsert_rows(results_root() / "bench.csv", table, key=("mode", "peer"), columns=BENCH_COLUMNS)
+        upsert_rows(results_root() / "bench.csv", table, key=("mode", "run", "peer"), columns=BENCH_COLUMNS,
+                    legacy_key=("mode", "peer"))
     figures["table"] = table
     figures["optimum_error"] = opt_error
     figures["our_rows"] = our_rows + synth_rows
     log(final_line(figures["overhead_vs_raw"], figures["speedup_vs_pipeline"], figures["ratio_vs_optimum_benchmark"]))
     return figures
+
+
+def summarise_runs(runs: Sequence[dict]) -> dict:
+    """Per figure of :data:`FINAL_LINE_KEYS`: the median over ``runs`` and its range (nan figures left out)."""
+    out = {}
+    for key in FINAL_LINE_KEYS:
+        vals = sorted(r[key] for r in runs if math.isfinite(r[key]))
+        out[key] = {"median": _median(vals), "min": vals[0] if vals else math.nan,
+                    "max": vals[-1] if vals else math.nan, "n": len(vals)}
+    return out
+
+
+def spread_line(summary: dict) -> str:
+    """One line: each figure's median with its range over the runs, e.g. ``overhead_vs_raw 0.0120 [0.0050, 0.0210]``."""
+    parts = []
+    for key in FINAL_LINE_KEYS:
+        s = summary[key]
+        parts.append(f"{key} {s['median']:.4f} [{s['min']:.4f}, {s['max']:.4f}]" if s["n"] else f"{key} nan")
+    n = max(s["n"] for s in summary.values())
+    return f"median of {n} runs [min, max]: " + "; ".join(parts)
 
 
 def main(argv=None) -> int:
@@ -326,11 +350,26 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="interleaved repetitions (default 7; quick 2)")
     p.add_argument("--optimum", default="auto", choices=("auto", "require", "skip"),
                    help="auto: create .venv-optimum if missing (quick mode: only use it if present)")
+    p.add_argument("--runs", type=int, default=None,
+                   help="whole bench runs; the final line gives each figure's median over them (default 5; quick 1)")
     p.add_argument("--no-record", action="store_true", help="do not write results/bench.csv")
     args = p.parse_args(argv)
-    figures = run_bench(quick=args.quick, sentences=args.sentences, batch=args.batch, length=args.length,
-                        threads=args.threads, repeats=args.repeats, optimum=args.optimum, record=not args.no_record)
-    return 1 if figures["optimum_error"].startswith("failed") else 0
+    n_runs = args.runs if args.runs is not None else (1 if args.quick else 5)
+    check_positive("runs", n_runs, integer=True)
+    runs, failed = [], False
+    for i in range(n_runs):
+        if n_runs > 1:
+            print(f"== bench run {i + 1} of {n_runs}")
+        figures = run_bench(quick=args.quick, sentences=args.sentences, batch=args.batch, length=args.length,
+                            threads=args.threads, repeats=args.repeats, optimum=args.optimum,
+                            record=not args.no_record, run=i)
+        runs.append(figures)
+        failed = failed or figures["optimum_error"].startswith("failed")
+    if n_runs > 1:
+        summary = summarise_runs(runs)
+        print(spread_line(summary))
+        print(final_line(*(summary[k]["median"] for k in FINAL_LINE_KEYS)))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def _pm_by_hand(scratch: Path) -> str:
     import papermill as pm
 
     committed = runs.project_path("results")
-    before = {p.name: p.read_bytes() for p in committed.glob("*")} if committed.is_dir() else {}
+    before = _snapshot(committed) if committed.is_dir() else {}
     saved = os.environ.pop("STUDY_RESULTS_DIR", None)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -222,7 +222,7 @@ def _pm_by_hand(scratch: Path) -> str:
     finally:
         if saved is not None:
             os.environ["STUDY_RESULTS_DIR"] = saved
-        after = {p.name: p.read_bytes() for p in committed.glob("*")} if committed.is_dir() else {}
+        after = _snapshot(committed) if committed.is_dir() else {}
         if after != before:  # put the committed tables back, then report the pollution
             for name in set(after) - set(before):
                 (committed / name).unlink()
