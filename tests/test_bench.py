@@ -66,6 +66,13 @@ def test_several_runs_end_in_their_medians_with_the_range(capsys, isolated_resul
     assert sorted({r["run"] for r in table}) == ["0", "1", "2"] and len(table) == 15
 
 
+def test_paired_overhead_is_the_geometric_mean_of_paired_ratios():
+    # repetition ratios 1.1 and 1/1.1: no overhead, whatever the drift between repetitions
+    assert bench.paired_overhead([1.1, 2.0], [1.0, 2.2]) == pytest.approx(0.0, abs=1e-12)
+    assert bench.paired_overhead([1.02, 2.04, 3.06], [1.0, 2.0, 3.0]) == pytest.approx(0.02)
+    assert math.isnan(bench.paired_overhead([], []))
+
+
 def test_summarise_runs_pinned():
     runs = [{"overhead_vs_raw": x, "speedup_vs_pipeline": 2.0, "ratio_vs_optimum_benchmark": math.nan}
             for x in (0.03, -0.01, 0.02, 0.05, 0.0)]
