@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pandas as pd
 import pytest
 import torch
 
@@ -47,16 +48,31 @@ def test_ratio_table_puts_the_aa_control_first_and_judges_at_one_percent():
     assert mnli["verdict"] == "different" and mnli["ratio"] == pytest.approx(1.03)
 
 
-def test_position_effects_relative_to_the_repetition_median():
-    # position 2 is always 10 % slower than the other two (which sit at the median)
+def test_position_effects_relative_to_the_repetition_mean():
+    # position 2 is always 10 % slower than the other two: relative to the mean 3.1 / 3 of its repetition
     rows = []
     for rep in range(4):
         for pos, arm in enumerate(["direct", "mnli", "direct-aa"]):
             rows.append(_row(arm, "xnli", rep, 1.1 if pos == 2 else 1.0, position=pos))
     table = efficiency.position_effects(rows)
     assert list(table.index) == [0, 1, 2] and list(table["passes"]) == [4, 4, 4]
-    assert table.loc[2, "relative time"] == pytest.approx(1.1) and table.loc[0, "relative time"] == pytest.approx(1.0)
+    assert table.loc[2, "relative time"] == pytest.approx(3.3 / 3.1) and table.loc[0, "relative time"] == pytest.approx(3 / 3.1)
     assert table.loc[2, "half_width_95"] == pytest.approx(0.0)
+
+
+def test_position_effects_per_batch_from_the_batch_log():
+    # the batch log of a batch-by-batch comparison: whichever arm runs first on a batch is 20 % slower,
+    # while the batches themselves differ in length (1 s, 2 s): each is compared with its own mean
+    log = []
+    for rep in range(2):
+        for j, base in enumerate([1.0, 2.0]):
+            order = ["direct", "mnli"] if (rep + j) % 2 == 0 else ["mnli", "direct"]
+            for pos, arm in enumerate(order):
+                log.append({"arm": arm, "task": "xnli", "repetition": rep, "batch_index": j, "position": pos,
+                            "seconds": base * (1.2 if pos == 0 else 1.0)})
+    table = efficiency.position_effects(pd.DataFrame(log))
+    assert list(table["batches"]) == [4, 4]
+    assert table.loc[0, "relative time"] == pytest.approx(1.2 / 1.1) and table.loc[1, "relative time"] == pytest.approx(1 / 1.1)
 
 
 def test_subnormal_by_arm_sums_task_models():
@@ -203,10 +219,13 @@ def test_compression_scores_score_every_example_and_record_a_keyed_table(monkeyp
     monkeypatch.setattr(sources, "load_examples", lambda task, split, lang, source, limit=None: [{}] * (limit or 7))
     seen = []
 
-    def fake_eval(m, task, langs, source, *, arm, limit, **kw):
+    def fake_eval(m, task, langs, source, *, arm, limit, items, **kw):
         seen.append(limit)
         mixed = type(m.bert.encoder.layer[0].output.dense) is torch.nn.Linear and dtype_label(m) == "int8"
         value = {"fp32": 60.0, "int8": 30.0}[dtype_label(m)] + (29.7 if mixed else 0.0) - (5 if arm == "mnli" else 0)
+        # 1000 items per language: the first round(10 * value) correct, so the items give the same score
+        items.extend({"language": lang, "item": i, "correct": int(i < round(10 * value))} for lang in langs
+                     for i in range(1000))
         return [{"metric": "accuracy", "value": value, "language": lang} for lang in langs]
 
     monkeypatch.setattr(evaluation, "evaluate_zero_shot", fake_eval)
@@ -218,12 +237,60 @@ def test_compression_scores_score_every_example_and_record_a_keyed_table(monkeyp
     assert got.loc[("direct", "int8-mixed"), "mlperf_99"] == "keeps 99%"
     assert got.loc[("mnli", "int8-mixed"), "keep"] == pytest.approx(54.7 / 55.0)
     assert got.loc[("mnli", "int8-mixed"), "mlperf_99"] == "keeps 99%"  # 0.9945
+    # the paired interval: int8 changes 300 of 1000 items per language from right to wrong, never the reverse
+    assert got.loc[("direct", "int8"), "change"] == pytest.approx(-30.0)
+    # normal approximation: 1.96 * 100 * sqrt(0.3 * 0.7 / 1000) per language, averaged over independent languages
+    half = 1.96 * 100 * (0.3 * 0.7 / 1000) ** 0.5 / len(cfg.test_languages("xnli")) ** 0.5
+    assert got.loc[("direct", "int8"), "change_lo"] == pytest.approx(-30.0 - half, abs=0.25)
+    assert got.loc[("direct", "int8"), "change_hi"] == pytest.approx(-30.0 + half, abs=0.25)
+    assert got.loc[("direct", "fp32"), ["change", "change_lo", "change_hi"]].tolist() == [0.0, 0.0, 0.0]
+    # 3 of 1000 items per language, all from right to wrong: a small loss, and the interval stays below 0
+    mixed = got.loc[("direct", "int8-mixed")]
+    assert mixed["change"] == pytest.approx(-0.3) and -0.7 < mixed["change_lo"] < -0.3 < mixed["change_hi"] < 0
     path = compression.record_compression(frame, tmp_path / "compression.csv")
     compression.record_compression(frame, path)  # rerun: replaced, not duplicated
     table = read_table(path)
     assert len(table) == 6 and list(table[0])[:8] == list(compression.COMPRESSION_KEY)
     with pytest.raises(StudyError, match="must include fp32"):
         compression.compression_scores(cfg, ["xnli"], dtypes=("int8",))
+
+
+def test_compression_source_reads_a_larger_test_split_of_the_same_benchmark(monkeypatch, tmp_path):
+    from helpers import sources
+
+    monkeypatch.setenv("STUDY_CACHE_DIR", str(tmp_path))
+    cfg = configure(profile="embedded", task="xnli", arm="direct")
+    ref = cfg.data_source()
+    assert compression.compression_examples("embedded") == 128 and compression.compression_examples("smoke") is None
+    assert compression.compression_source(cfg, "xnli", None) == (ref, None)
+    assert compression.compression_source(cfg, "xnli", 50) == (ref, 50)  # the reference files hold 64
+    larger, limit = compression.compression_source(cfg, "xnli", 100)
+    assert limit is None and larger.root != ref.root
+    for lang in ("en", "sw"):
+        old = sources.load_examples("xnli", "test", lang, ref)
+        new = sources.load_examples("xnli", "test", lang, larger)
+        assert (len(old), len(new)) == (64, 100)
+        assert {compression._example_key(e) for e in old} <= {compression._example_key(e) for e in new}
+    # the models' training data is the same file, byte for byte
+    assert (ref.root / "mnli" / "train.tsv").read_bytes() == (larger.root / "mnli" / "train.tsv").read_bytes()
+    with pytest.raises(StudyError, match="per_language must be a positive integer"):
+        compression.compression_source(cfg, "xnli", 0)
+
+
+def test_compression_source_refuses_a_benchmark_whose_training_data_differs(monkeypatch, tmp_path):
+    from helpers import sources
+
+    monkeypatch.setenv("STUDY_CACHE_DIR", str(tmp_path))
+    cfg = configure(profile="embedded", task="xnli", arm="direct")
+    real_load = sources.load_examples
+
+    def drifted(task, split, lang, source, limit=None):
+        examples = real_load(task, split, lang, source, limit)
+        return examples[1:] if split == "train" and "embedded-13-" in str(source.root) and source.root != cfg.data_source().root else examples
+
+    monkeypatch.setattr(sources, "load_examples", drifted)
+    with pytest.raises(StudyError, match="xnli train file differs from the one the runs trained on"):
+        compression.compression_source(cfg, "xnli", 100)
 
 
 def test_compression_scores_direct_only_variants(monkeypatch):
@@ -235,8 +302,11 @@ def test_compression_scores_direct_only_variants(monkeypatch):
     monkeypatch.setattr(pipeline, "source_id", lambda cfg: "embedded")
     monkeypatch.setattr("helpers.models.load_tokenizer", lambda preset: None)
     monkeypatch.setattr(sources, "load_examples", lambda task, split, lang, source, limit=None: [{}] * 5)
-    monkeypatch.setattr(evaluation, "evaluate_zero_shot", lambda m, task, langs, source, **kw:
-                        [{"metric": "accuracy", "value": 50.0, "language": lang} for lang in langs])
+    def fake_eval(m, task, langs, source, *, items, **kw):
+        items.extend({"language": lang, "item": i, "correct": i % 2} for lang in langs for i in range(4))
+        return [{"metric": "accuracy", "value": 50.0, "language": lang} for lang in langs]
+
+    monkeypatch.setattr(evaluation, "evaluate_zero_shot", fake_eval)
     frame = compression.compression_scores(cfg, ["xnli"], dtypes=("fp32", "int8", "int8-mixed"), direct_only=("int8",))
     assert sorted(zip(frame["arm"], frame["dtype"])) == [("direct", "fp32"), ("direct", "int8"), ("direct", "int8-mixed"),
                                                          ("mnli", "fp32"), ("mnli", "int8-mixed")]

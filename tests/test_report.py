@@ -147,11 +147,12 @@ def test_inference_facts_from_the_chapter_tables():
 def test_compression_facts_pin_the_worst_layers():
     comp = pd.DataFrame([
         {"task": "xnli", "arm": "direct", "dtype": "int8", "examples": 64, "languages": 10, "value": 35.0,
-         "fp32_value": 70.0, "keep": 0.5, "mlperf_99": "loses"},
+         "fp32_value": 70.0, "keep": 0.5, "mlperf_99": "loses", "change": -35.0, "change_lo": -38.04, "change_hi": -31.96},
         {"task": "xnli", "arm": "direct", "dtype": "int8-mixed", "examples": 64, "languages": 10, "value": 69.5,
-         "fp32_value": 70.0, "keep": 0.9929, "mlperf_99": "keeps 99%"},
+         "fp32_value": 70.0, "keep": 0.9929, "mlperf_99": "keeps 99%", "change": -0.5, "change_lo": -1.2,
+         "change_hi": 0.3},
         {"task": "xnli", "arm": "mnli", "dtype": "int8-mixed", "examples": 64, "languages": 10, "value": 60.0,
-         "fp32_value": 62.0, "keep": 0.9677, "mlperf_99": "loses"}])
+         "fp32_value": 62.0, "keep": 0.9677, "mlperf_99": "loses", "change": -2.0, "change_lo": -3.1, "change_hi": -0.9}])
     by_role = pd.DataFrame({"max_abs (worst layer)": [3.0, 2.5, 40.0, 12.0, 1.0],
                             "zeroed by int8 (worst layer)": [0.1, 0.2, 0.62, 0.3, 0.04]},
                            index=["attention q/k/v", "attention output", "FFN in (hidden -> 4h)",
@@ -162,6 +163,10 @@ def test_compression_facts_pin_the_worst_layers():
     assert facts["comp_ffn_zeroed"] == "62%" and facts["comp_attn_max"] == "3.0" and facts["comp_head_zeroed"] == "4%"
     assert (facts["comp_mixed_keeps"], facts["comp_mixed_arms"], facts["comp_mixed_min_keep"]) == (1, 2, "0.968")
     assert facts["comp_speed_int8"] == "1.400" and facts["comp_speed_mixed"] == "1.040"
+    assert facts["comp_int8_change"] == "-35.0 [-38.0, -32.0]" and facts["comp_mixed_resolved"] == 1
+    assert facts["comp_mixed_widest"] == "2.2" and facts["comp_margin"] == "0.7"  # 1% of the best fp32 score, 70
+    table = inference_report.compression_table(comp)
+    assert table.loc[("xnli", "mnli", "int8-mixed"), "change [95% CI]"] == "-2.0 [-3.1, -0.9]"
 
 
 def test_focus_and_compression_task_prefer_xnli():

@@ -363,23 +363,25 @@ def test_ratio_summary_is_a_geometric_mean_of_per_token_ratios_with_a_t_interval
     assert out["mnli"]["tokens_per_s"] == pytest.approx(statistics.median(r["tokens_per_s"] for r in arm))
 
 
+class Counting(torch.nn.Module):
+    """``inner`` under a name, appending ``(name, batch size, length)`` to ``calls`` on every forward pass."""
+
+    def __init__(self, inner, name: str, calls: list):
+        super().__init__()
+        self.inner, self.name, self.calls = inner, name, calls
+
+    def forward(self, **kw):
+        self.calls.append((self.name, int(kw["input_ids"].shape[0]), int(kw["input_ids"].shape[1])))
+        return self.inner(**kw)
+
+
 def test_prime_runs_untimed_batches_before_each_pass(tiny, tok):
     calls = []
-
-    class Counting(torch.nn.Module):
-        def __init__(self, inner, name):
-            super().__init__()
-            self.inner, self.name = inner, name
-
-        def forward(self, **kw):
-            calls.append(self.name)
-            return self.inner(**kw)
-
     batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)  # 4 batches
-    entries = [({"arm": "a"}, Counting(tiny, "a"), batches), ({"arm": "b"}, Counting(tiny, "b"), batches)]
+    entries = [({"arm": n}, Counting(tiny, n, calls), batches) for n in ("a", "b")]
     rows = timing.time_entries(entries, warmup=0, repeats=2, prime=1)
     # each pass: 1 untimed priming batch of the same model, then its 4 timed batches
-    assert calls == ["a"] * 5 + ["b"] * 5 + ["b"] * 5 + ["a"] * 5
+    assert [c[0] for c in calls] == ["a"] * 5 + ["b"] * 5 + ["b"] * 5 + ["a"] * 5
     assert all(r["batches"] == 4 for r in rows)
     with pytest.raises(StudyError, match="prime"):
         timing.time_entries(entries, repeats=1, prime=-1)
@@ -387,20 +389,11 @@ def test_prime_runs_untimed_batches_before_each_pass(tiny, tok):
 
 def test_batch_interleave_takes_turns_batch_by_batch_in_balanced_orders(tiny, tok):
     calls = []
-
-    class Counting(torch.nn.Module):
-        def __init__(self, inner, name):
-            super().__init__()
-            self.inner, self.name = inner, name
-
-        def forward(self, **kw):
-            calls.append((self.name, int(kw["input_ids"].shape[0]), int(kw["input_ids"].shape[1])))
-            return self.inner(**kw)
-
     batches = timing.make_batches(tok, TEXTS, batch_size=4, max_length=16)  # 4 batches
     names = ["a", "b", "c", "d"]
-    entries = [({"arm": n}, Counting(tiny, n), batches) for n in names]
-    rows = timing.time_entries(entries, warmup=0, repeats=2, interleave="batch", seed=3)
+    entries = [({"arm": n}, Counting(tiny, n, calls), batches) for n in names]
+    log = []
+    rows = timing.time_entries(entries, warmup=0, repeats=2, interleave="batch", seed=3, batch_log=log)
     # 2 repetitions x 4 batches x 4 entries, every entry once per batch, batches in input order
     assert len(calls) == 32
     shapes = [tuple(b["input_ids"].shape) for b in batches]
@@ -416,6 +409,14 @@ def test_batch_interleave_takes_turns_batch_by_batch_in_balanced_orders(tiny, to
     first_turn = {r["arm"]: r["position"] for r in rows if r["repetition"] == 0}
     assert [n for n, _ in sorted(first_turn.items(), key=lambda kv: kv[1])] == [c[0] for c in calls[:4]]
     assert all(r["batches"] == 4 and r["seconds"] > 0 for r in rows)
+    # the batch log: one record per timed batch, in running order, with the place it held on that batch
+    assert [(r["arm"], r["repetition"], r["batch_index"], r["position"]) for r in log] == \
+        [(c[0], i // 16, (i // 4) % 4, i % 4) for i, c in enumerate(calls)]
+    for r in rows:  # a pass's seconds are the sum of its logged batches
+        assert r["seconds"] == pytest.approx(sum(b["seconds"] for b in log
+                                                 if (b["arm"], b["repetition"]) == (r["arm"], r["repetition"])))
+    with pytest.raises(StudyError, match="batch_log records the batches of interleave='batch'"):
+        timing.time_entries(entries, repeats=2, batch_log=[])
 
 
 def test_batch_interleave_rejects_entries_of_different_lengths_and_unknown_settings(tiny, tok):

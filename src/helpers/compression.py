@@ -17,7 +17,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from . import deployed, evaluation, models, pipeline, sources
+from . import deployed, evaluation, generate, models, pipeline, sources, stats
 from .config import StudyConfig
 from .devices import cast, quantize_int8
 from .errors import StudyError, check_choice, check_positive
@@ -32,7 +32,19 @@ COMPRESSIONS = ("fp32", "bf16", "int8", "int8-mixed")
 #: MLPerf Inference's rule for a compressed model: at least 99 % of the fp32 score.
 MLPERF_KEEP = 0.99
 COMPRESSION_KEY = ("profile", "model", "source", "task", "arm", "dtype", "examples", "seed")
-COMPRESSION_COLUMNS = COMPRESSION_KEY + ("metric", "languages", "value", "fp32_value", "keep", "mlperf_99", "run_dir")
+#: ``change``, ``change_lo``, ``change_hi``: the compressed score minus the same arm's fp32 score (points)
+#: with its paired bootstrap 95 % interval over the same test items.
+COMPRESSION_COLUMNS = COMPRESSION_KEY + ("metric", "languages", "value", "fp32_value", "keep", "mlperf_99",
+                                         "change", "change_lo", "change_hi", "run_dir")
+#: Test examples per language the compression check scores (at least 100, issue 12). The generated
+#: benchmark's reference test files hold 64 per language; :func:`compression_source` reads a larger
+#: test split from the same generator. ``smoke`` (a seconds-long check of the machinery) keeps its files.
+COMPRESSION_EXAMPLES = 128
+
+
+def compression_examples(profile: str) -> int | None:
+    """Test examples per language the compression check scores in ``profile``; ``None``: every example."""
+    return None if profile == "smoke" else COMPRESSION_EXAMPLES
 
 
 def ffn_linear_names(model) -> list[str]:
@@ -181,16 +193,73 @@ def mlperf_verdicts(rows: Sequence[dict], keep: float = MLPERF_KEEP) -> list[dic
     return out
 
 
+def _example_key(example: dict) -> str:
+    """An example's content, without its position-dependent identifiers, as a comparable string."""
+    return repr(sorted((k, repr(v)) for k, v in example.items() if k not in ("id", "idx", "guid")))
+
+
+def compression_source(cfg: StudyConfig, task: str, per_language: int | None) -> tuple[sources.Source, int | None]:
+    """The test files the compression check scores ``task`` on, and the limit per language to pass.
+
+    ``per_language=None`` keeps the profile's own test files, every example.
+    A directory or hub source scores the first ``per_language`` examples of
+    each language's test file (all, where a file holds fewer). The generated
+    ``embedded`` benchmark holds 64 test examples per language; for more, the
+    check reads the benchmark that the same generator writes with
+    ``per_language`` test examples per language (:func:`helpers.generate.embedded_root`).
+    The generator draws every split from a seeded stream of its own, so that
+    benchmark's training files are the ones the runs were trained on, and its
+    test files hold every reference test example plus new ones drawn the same
+    way. Both facts are checked here, for ``task``: a mismatch stops with one line.
+    """
+    source = cfg.data_source()
+    if per_language is None:
+        return source, None
+    check_positive("per_language", per_language, integer=True)
+    langs = list(cfg.test_languages(task))
+    if source.kind != "embedded":
+        return source, per_language
+    ref_n = min(len(sources.load_examples(task, "test", lang, source)) for lang in langs)
+    if per_language <= ref_n:
+        return source, per_language
+    larger = sources.Source("embedded", generate.embedded_root(n_test=per_language))
+    for train_task, *splits in _training_stages(task):
+        for split in filter(None, splits):
+            if sources.load_examples(train_task, split, "en", source) != sources.load_examples(train_task, split, "en", larger):
+                raise StudyError(f"the {per_language}-per-language benchmark's {train_task} {split} file differs from "
+                                 f"the one the runs trained on ({source.root}); score compression on the reference "
+                                 "test files (per_language=None)")
+    for lang in langs:
+        ref = {_example_key(ex) for ex in sources.load_examples(task, "test", lang, source)}
+        new = {_example_key(ex) for ex in sources.load_examples(task, "test", lang, larger)}
+        if not ref <= new:
+            raise StudyError(f"the {per_language}-per-language {task} test file in {lang} lacks {len(ref - new)} of the "
+                             "reference test examples; score compression on the reference test files (per_language=None)")
+    return larger, None
+
+
+def _training_stages(task: str) -> tuple[tuple[str, str, str | None], ...]:
+    from .tasks import own_model_targets, target_stages
+
+    return target_stages(task) if task in own_model_targets() else ()
+
+
 def compression_scores(cfg: StudyConfig, tasks: Sequence[str], dtypes: Sequence[str] = ("fp32", "int8", "int8-mixed"),
-                       limit: int | None = None, direct_only: Sequence[str] = ()) -> pd.DataFrame:
+                       limit: int | None = None, direct_only: Sequence[str] = (), *,
+                       source: sources.Source | None = None, n_boot: int = 2000) -> pd.DataFrame:
     """Zero-shot score of every arm in each compressed variant, scored again (as MLPerf requires).
 
     ``dtypes`` are :data:`COMPRESSIONS` and must include ``fp32``, the
     reference. ``limit``: test examples per language; ``None`` scores every
-    example of the test files. One row per (task, arm, dtype): the primary
-    metric averaged over the task's test languages, ``examples`` (per
-    language: the smallest count scored), the fp32 score of the same arm and
-    examples, ``keep`` and the MLPerf verdict (:func:`mlperf_verdicts`).
+    example of the test files. ``source``: the test files (default: the
+    profile's; :func:`compression_source` gives a larger held-out set). One
+    row per (task, arm, dtype): the primary metric averaged over the task's
+    test languages, ``examples`` (per language: the smallest count scored),
+    the fp32 score of the same arm and examples, ``keep`` and the MLPerf
+    verdict (:func:`mlperf_verdicts`), and ``change`` with its paired
+    bootstrap 95 % interval (``n_boot`` replicates resampling the same test
+    items for both variants, :func:`helpers.stats.paired_bootstrap_gain`):
+    whether the data can tell the compressed score from the fp32 one.
     """
     for dt in dtypes:
         check_choice("compression", dt, COMPRESSIONS)
@@ -199,10 +268,11 @@ def compression_scores(cfg: StudyConfig, tasks: Sequence[str], dtypes: Sequence[
                          f"valid: {', '.join(COMPRESSIONS)}")
     if limit is not None:
         check_positive("limit", limit, integer=True)
+    check_positive("n_boot", n_boot, integer=True)
     tokenizer = models.load_tokenizer(cfg.model)
-    source = cfg.data_source()
+    source = source if source is not None else cfg.data_source()
     source_id = pipeline.source_id(cfg)
-    rows = []
+    rows, items = [], {}
     for task in tasks:
         metric = primary_metric(task)
         langs = list(cfg.test_languages(task))
@@ -213,16 +283,24 @@ def compression_scores(cfg: StudyConfig, tasks: Sequence[str], dtypes: Sequence[
             for dt in dtypes:
                 if dt in direct_only and arm != "direct":
                     continue
+                scored = items.setdefault((task, arm, dt), [])
                 scores = evaluation.evaluate_zero_shot(
                     compress(base, dt), task, langs, source, arm=arm,
                     intermediate=None if arm == "direct" else arm, profile=cfg.profile, seed=cfg.seed,
                     run_dir=run_dir, max_length=pipeline.eval_max_length(cfg, task), limit=limit,
                     tokenizer=tokenizer, doc_stride=pipeline.eval_doc_stride(cfg, task),
-                    model_name=cfg.model, source_id=source_id)
+                    model_name=cfg.model, source_id=source_id, items=scored)
                 values = [r["value"] for r in scores if r["metric"] == metric]
                 rows.append({"profile": cfg.profile, "model": cfg.model, "source": source_id, "task": task,
                              "arm": arm, "dtype": dt, "examples": examples, "seed": cfg.seed, "metric": metric,
                              "languages": len(values), "value": sum(values) / len(values), "run_dir": run_dir})
+    for row in rows:
+        if row["dtype"] == "fp32":
+            row.update(change=0.0, change_lo=0.0, change_hi=0.0)
+            continue
+        key = (row["task"], row["arm"])
+        gain = stats.paired_bootstrap_gain(items[(*key, row["dtype"])], items[(*key, "fp32")], row["task"], n_boot=n_boot)
+        row.update(change=gain.gain, change_lo=gain.lo, change_hi=gain.hi)
     return pd.DataFrame(mlperf_verdicts(rows), columns=list(COMPRESSION_COLUMNS))
 
 

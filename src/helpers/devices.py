@@ -112,10 +112,10 @@ def own_storage(model):
     import torch
 
     with torch.no_grad():
+        for param in model.parameters():  # each Parameter once, tied ones included
+            param.data = param.data.clone(memory_format=torch.contiguous_format)
         for module in model.modules():
-            for name, param in list(module.named_parameters(recurse=False)):
-                param.data = param.data.clone(memory_format=torch.contiguous_format)
-            for name, buf in list(module.named_buffers(recurse=False)):
+            for name, buf in module._buffers.items():  # replacing a value in place: the keys stay the same
                 if buf is not None:
                     module._buffers[name] = buf.clone(memory_format=torch.contiguous_format)
     return model

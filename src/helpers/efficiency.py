@@ -76,7 +76,10 @@ class ArmTiming:
     pass and the seconds of the direct arm's calibration pass; ``latency``:
     per arm, on the latency task, the p50/p90/p99 latency of single requests
     (batch 1, each test example as evaluation encodes it) and the peak memory
-    of one pass over the task's batches (:func:`helpers.timing.peak_memory_mb`).
+    of one pass over the task's batches (:func:`helpers.timing.peak_memory_mb`);
+    ``batches``: with ``interleave="batch"``, one row per timed batch (arm,
+    task, repetition, ``batch_index``, ``position`` on that batch, seconds),
+    which :func:`position_effects` reads.
     """
 
     rows: list[dict]
@@ -85,6 +88,7 @@ class ArmTiming:
     calibration: pd.DataFrame
     latency: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
+    batches: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def time_arms_pooled(
@@ -145,7 +149,9 @@ def time_arms_pooled(
     tokenizer = models.load_tokenizer(cfg.model)
     per_task_s = 1.1 * min_seconds / len(tasks)
     latency_task = latency_task or tasks[0]
+    prime = prime if interleave == "pass" else 0  # time_entries primes whole passes only
     rows, sub_rows, cal_rows, lat_rows = [], [], [], []
+    batch_log: list | None = [] if interleave == "batch" else None
     for t_index, task in enumerate(tasks):
         base = task_inputs(cfg, task, tokenizer, examples=examples, batch_size=batch_size)
         loaded = {}
@@ -165,8 +171,8 @@ def time_arms_pooled(
         entries = [({"sweep": "arms", "profile": cfg.profile, "task": task, "language": "all", "arm": arm,
                      "padding": "bucketed", "seed": cfg.seed}, model, batches) for arm, model in loaded.items()]
         rows += time_entries(entries, warmup=0, repeats=repeats, device=device, order="balanced",
-                             seed=cfg.seed * 1000 + t_index, prime=prime if interleave == "pass" else 0,
-                             interleave=interleave)
+                             seed=cfg.seed * 1000 + t_index, prime=prime, interleave=interleave,
+                             batch_log=batch_log)
         if task == latency_task:
             singles = task_inputs(cfg, task, tokenizer, examples=examples, batch_size=1)
             for arm, model in loaded.items():
@@ -175,10 +181,11 @@ def time_arms_pooled(
         del loaded, entries
         gc.collect()
     settings = {"repeats": repeats, "min_seconds": min_seconds, "examples": examples, "batch_size": batch_size,
-                "prime": prime if interleave == "pass" else 0, "interleave": interleave, "order": "balanced", "threads": torch.get_num_threads(), "arms": all_arms,
+                "prime": prime, "interleave": interleave, "order": "balanced", "threads": torch.get_num_threads(), "arms": all_arms,
                 "tasks": tasks}
     return ArmTiming(rows=rows, pooled=pooled_rows(rows), subnormal=pd.DataFrame(sub_rows),
-                     calibration=pd.DataFrame(cal_rows), latency=pd.DataFrame(lat_rows), settings=settings)
+                     calibration=pd.DataFrame(cal_rows), latency=pd.DataFrame(lat_rows), settings=settings,
+                     batches=pd.DataFrame(batch_log or []))
 
 
 POOLED_SUMS = ("seconds", "tokens", "padded_tokens", "sequences", "batches")
@@ -233,23 +240,31 @@ def ratio_table(rows: Sequence[dict], by: Sequence[str], *, margin: float = MARG
     return pd.concat([table[first], table[~first]]).reset_index(drop=True)
 
 
-def position_effects(rows: Sequence[dict]) -> pd.DataFrame:
-    """How the place of a pass in its repetition moves its time: the harness's position check.
+def position_effects(rows) -> pd.DataFrame:
+    """How the place of a model in the running order moves its time: the harness's position check.
 
-    Each pass's seconds are divided by the median of its (task, repetition):
-    the mean of that relative time, per ``position``, with the number of
-    passes and a 95 % t half-width. Under a balanced order every arm holds
-    every position equally often, so a position effect adds noise, not bias;
-    this table shows whether there is one.
+    ``rows``: the per-batch log of a batch-by-batch comparison
+    (:attr:`ArmTiming.batches`, with ``batch_index``), or the per-pass rows of
+    a pass-by-pass one. Each batch's (or pass's) seconds are divided by the
+    mean over the models of the same batch of the same (task, repetition),
+    or of the same (task, repetition) for passes: the mean of that relative
+    time, per ``position``, with the count and a 95 % t half-width. Every
+    group holds each position once, so the positions' relative times average
+    to 1, and a position away from 1 is slower or faster than the others
+    (a median would put every position above 1 when times are skewed right).
+    Under a balanced order every arm holds every position equally often, so a
+    position effect adds noise, not bias; this table shows whether there is one.
     """
-    frame = pd.DataFrame(list(rows))
+    frame = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows.copy()
     if frame.empty:
         return frame
-    frame["relative"] = frame["seconds"] / frame.groupby(["task", "repetition"])["seconds"].transform("median")
+    unit = "batches" if "batch_index" in frame else "passes"
+    groups = ["task", "repetition"] + (["batch_index"] if unit == "batches" else [])
+    frame["relative"] = frame["seconds"] / frame.groupby(groups)["seconds"].transform("mean")
     out = frame.groupby("position")["relative"].agg(["count", "mean", "std"])
     out["half_width_95"] = [float(sps.t.ppf(0.975, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
                             for n, sd in zip(out["count"], out["std"])]
-    return out.rename(columns={"count": "passes", "mean": "relative time"}).drop(columns="std")
+    return out.rename(columns={"count": unit, "mean": "relative time"}).drop(columns="std")
 
 
 def subnormal_by_arm(subnormal: pd.DataFrame) -> pd.DataFrame:
@@ -278,13 +293,12 @@ def flush_denormal_check(cfg: StudyConfig, task: str, *, repeats: int = 4, min_s
                                 labels={"profile": cfg.profile, "task": task, "language": "all", "seed": cfg.seed})
 
 
-
-
 def harness_findings(timed: ArmTiming, flush_rows: Sequence[dict] = ()) -> dict:
     """The checks of the harness, as numbers for the chapter's prose.
 
     ``position_max_dev``: the largest deviation of a position's mean relative
-    time from 1 (:func:`position_effects`), and ``position_resolved``: how
+    time from 1 (:func:`position_effects`, per batch when the arms took turns
+    batch by batch), and ``position_resolved``: how
     many positions' 95 % intervals exclude 1; ``subnormal_total`` and
     ``subnormal_max_per_million``: subnormal weights over all arms
     (:func:`subnormal_by_arm`); with ``flush_rows``
@@ -292,7 +306,7 @@ def harness_findings(timed: ArmTiming, flush_rows: Sequence[dict] = ()) -> dict:
     (tokens/s with flush-to-zero on over off, 90 % t interval) and
     ``flush_verdict`` at +/-1 %; ``min_pass_s``: the shortest pooled pass.
     """
-    pos = position_effects(timed.rows)
+    pos = position_effects(timed.batches if not timed.batches.empty else timed.rows)
     dev = (pos["relative time"] - 1).abs()
     resolved = ((pos["relative time"] - pos["half_width_95"] > 1) | (pos["relative time"] + pos["half_width_95"] < 1))
     sub = subnormal_by_arm(timed.subnormal)

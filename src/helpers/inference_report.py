@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import analysis, efficiency, gpu, pipeline, runs, sweeps, timing
+from . import analysis, compression, efficiency, gpu, pipeline, runs, sweeps, timing
 from .config import StudyConfig
 from .models import load_model
 from .sources import load_examples
@@ -261,20 +261,24 @@ def outliers(cfg: StudyConfig, task: str, model, tokenizer, *, examples: int = 1
 
 
 def score_compression(cfg: StudyConfig, task: str, *, repeats: int = 3) -> tuple[pd.DataFrame, pd.Series]:
-    """Every arm scored again on every test example of ``task`` in :data:`COMPRESSION_VARIANTS` (int8 on the
-    direct arm only) and the variants timed on the direct arm; both recorded. Returns the scores and each
-    variant's median tokens/s."""
-    comp = efficiency.compression_scores(cfg, [task], dtypes=COMPRESSION_VARIANTS, limit=None,
-                                         direct_only=DIRECT_ONLY)
-    efficiency.record_compression(comp)
-    speed = efficiency.compression_speed(cfg, task, COMPRESSION_VARIANTS, repeats=repeats)
+    """Every arm scored again on ``task`` in :data:`COMPRESSION_VARIANTS` (int8 on the direct arm only), on
+    :func:`helpers.compression.compression_examples` test examples per language
+    (:func:`helpers.compression.compression_source`), and the variants timed on the direct arm; both recorded.
+    Returns the scores and each variant's median tokens/s."""
+    source, limit = compression.compression_source(cfg, task, compression.compression_examples(cfg.profile))
+    comp = compression.compression_scores(cfg, [task], dtypes=COMPRESSION_VARIANTS, limit=limit,
+                                          direct_only=DIRECT_ONLY, source=source)
+    compression.record_compression(comp)
+    speed = compression.compression_speed(cfg, task, COMPRESSION_VARIANTS, repeats=repeats)
     timing.record_inference(speed)
     return comp, pd.DataFrame(speed).groupby("arm")["tokens_per_s"].median()
 
 
 def compression_table(comp: pd.DataFrame) -> pd.DataFrame:
     """Scores of each (task, arm, variant) with the fp32 score, the share kept and the MLPerf verdict."""
-    return comp.set_index(["task", "arm", "dtype"])[["examples", "value", "fp32_value", "keep", "mlperf_99"]]
+    table = comp.set_index(["task", "arm", "dtype"])[["examples", "value", "fp32_value", "keep", "mlperf_99"]].copy()
+    table["change [95% CI]"] = [f"{r.change:+.1f} [{r.change_lo:+.1f}, {r.change_hi:+.1f}]" for r in comp.itertuples()]
+    return table
 
 
 def compression_facts(task: str, comp: pd.DataFrame, comp_tps: pd.Series, by_role: pd.DataFrame) -> dict:
@@ -296,9 +300,18 @@ def compression_facts(task: str, comp: pd.DataFrame, comp_tps: pd.Series, by_rol
         "comp_mixed_keeps": int((mixed["mlperf_99"] == "keeps 99%").sum()),
         "comp_mixed_arms": int(len(mixed)),
         "comp_mixed_min_keep": f"{mixed['keep'].min():.3f}",
+        "comp_int8_change": _change_cell(direct_int8),
+        "comp_mixed_resolved": int(((mixed["change_hi"] < 0) | (mixed["change_lo"] > 0)).sum()),
+        "comp_mixed_widest": f"{(mixed['change_hi'] - mixed['change_lo']).max():.1f}",
+        "comp_margin": f"{(1 - compression.MLPERF_KEEP) * mixed['fp32_value'].max():.1f}",
         "comp_speed_int8": f"{comp_tps['int8'] / comp_tps['fp32']:.3f}",
         "comp_speed_mixed": f"{comp_tps['int8-mixed'] / comp_tps['fp32']:.3f}",
     }
+
+
+def _change_cell(row) -> str:
+    """``-28.6 [-31.0, -26.1]``: a compressed score's change from fp32 with its 95 % interval (points)."""
+    return f"{row['change']:+.1f} [{row['change_lo']:+.1f}, {row['change_hi']:+.1f}]"
 
 
 def gpu_facts() -> dict:

@@ -178,24 +178,28 @@ def _batch_orders(n_entries: int, n_batches: int, repeats: int, seed: int) -> li
     return [rows[r * n_batches:(r + 1) * n_batches] for r in range(repeats)]
 
 
-def _interleaved_by_batch(prepared, orders, device: str) -> list[list[float]]:
+def _interleaved_by_batch(prepared, orders, device: str, batch_log: list | None = None) -> list[list[float]]:
     """Seconds per (repetition, entry) when entries take turns batch by batch.
 
     Within repetition ``r``, batch ``j`` runs on every entry in the order
     ``orders[r][j]`` (:func:`_batch_orders`: each entry holds each position
     equally often), so all entries of a repetition share the same stretch of
     wall time and slow drift of the machine cancels out of their ratios. An
-    entry's seconds are the sum of its per-batch times.
+    entry's seconds are the sum of its per-batch times. ``batch_log``, when a
+    list, receives ``(repetition, batch, position, entry, seconds)`` per timed batch.
     """
     import torch
 
     out = []
     with torch.inference_mode():
-        for rep_orders in orders:
+        for r, rep_orders in enumerate(orders):
             secs = [0.0] * len(prepared)
             for j, seq in enumerate(rep_orders):
-                for idx in seq:
-                    secs[idx] += _batch_seconds(prepared[idx][1], prepared[idx][2][j], device)
+                for pos, idx in enumerate(seq):
+                    s = _batch_seconds(prepared[idx][1], prepared[idx][2][j], device)
+                    secs[idx] += s
+                    if batch_log is not None:
+                        batch_log.append((r, j, pos, idx, s))
             out.append(secs)
     return out
 
@@ -210,6 +214,7 @@ def time_entries(
     seed: int = 0,
     prime: int = 0,
     interleave: str = "pass",
+    batch_log: list | None = None,
 ) -> list[dict]:
     """Time ``(labels, model, batches)`` entries interleaved; one row per entry and repetition.
 
@@ -229,7 +234,11 @@ def time_entries(
     ``position`` (its place within the repetition), ``tokens`` (real tokens,
     from the attention masks), ``padded_tokens``, ``sequences``, ``batches``,
     ``seconds``, ``tokens_per_s``, ``sequences_per_s``, ``dtype`` (of the
-    model unless labelled), ``threads`` and the device.
+    model unless labelled), ``threads`` and the device. ``batch_log`` (with
+    ``interleave="batch"``), when a list, receives one dict per timed batch:
+    the entry's labels, ``repetition``, ``batch_index``, ``position`` (the
+    entry's place on that batch) and ``seconds``; :func:`helpers.efficiency.position_effects`
+    reads it.
     """
     import torch
 
@@ -260,6 +269,9 @@ def time_entries(
     dev_name = device_name()
     threads = torch.get_num_threads()
     dtypes = [dtype_label(model) for _, model, _, _ in prepared]
+    if batch_log is not None and interleave != "batch":
+        raise StudyError("batch_log records the batches of interleave='batch'; with interleave='pass' the rows "
+                         "hold each pass's position")
     if interleave == "batch":
         if len({len(b) for _, _, b, _ in prepared}) > 1:
             raise StudyError("interleave='batch' needs the same number of batches in every entry; "
@@ -275,7 +287,8 @@ def time_entries(
     gc.disable()
     try:
         if interleave == "batch":
-            seconds_by_rep = _interleaved_by_batch(prepared, orders, device)
+            raw_log: list | None = [] if batch_log is not None else None
+            seconds_by_rep = _interleaved_by_batch(prepared, orders, device, raw_log)
         else:
             seconds_by_rep = []
             for seq in plan:
@@ -289,6 +302,9 @@ def time_entries(
     finally:
         if gc_was_enabled:
             gc.enable()
+    if batch_log is not None:
+        batch_log.extend({**prepared[idx][0], "repetition": r, "batch_index": j, "position": pos, "seconds": s}
+                         for r, j, pos, idx, s in raw_log)
     rows = []
     for rep, seq in enumerate(plan):
         for pos, idx in enumerate(seq):
