@@ -36,7 +36,6 @@ everywhere) is flagged by :func:`is_degenerate`.
 from __future__ import annotations
 
 import bisect
-import warnings
 from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
@@ -101,17 +100,7 @@ def item_stats(task: str, predictions, references, lang: str | None = None) -> l
 
 
 def _tagging_items(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> list[dict]:
-    preds = [list(p) for p in predictions]
-    refs = [list(r) for r in references]
-    for i, (p, r) in enumerate(zip(preds, refs)):
-        if len(p) != len(r):
-            raise StudyError(f"sentence {i}: {len(p)} predicted tags for {len(r)} tokens")
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # non-BIO tags (UPOS) are scored as metrics.seqeval_scores scores them
-        true = set(get_entities(refs))
-        pred = set(get_entities(preds))
+    preds, refs, true, pred = metrics.seqeval_entities(predictions, references)
     # seqeval joins the sentences, each followed by one "O": sentence i starts at starts[i]
     starts, offset = [], 0
     for r in refs:

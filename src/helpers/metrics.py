@@ -70,8 +70,14 @@ def _same_length(predictions: Sequence, references: Sequence) -> None:
 
 
 # --------------------------------------------------------------------------- seqeval
-def seqeval_scores(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
-    """seqeval F1/precision/recall (x100), as XTREME's ``evaluate.f1``."""
+def seqeval_entities(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]):
+    """``(preds, refs, true, pred)``: the tag lists and seqeval's gold and predicted entity sets.
+
+    Entities are ``(type, start, end)`` over the sentences joined as seqeval
+    joins them (each sentence followed by one ``"O"``), in seqeval's default
+    (micro, non-strict) mode, as XTREME's ``evaluate.py`` calls it. A
+    sentence whose predicted and gold tag counts differ is one StudyError line.
+    """
     _same_length(predictions, references)
     preds = [list(p) for p in predictions]
     refs = [list(r) for r in references]
@@ -80,12 +86,18 @@ def seqeval_scores(predictions: Sequence[Sequence[str]], references: Sequence[Se
             raise StudyError(f"sentence {i}: {len(p)} predicted tags for {len(r)} tokens")
     from seqeval.metrics.sequence_labeling import get_entities  # imports scikit-learn: 2 s, only when tagging
 
-    # seqeval's default (micro, non-strict) mode, as evaluate.py calls it; the entity sets are
-    # extracted once instead of three times (f1/precision/recall), with identical results.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns about non-BIO tags (UPOS): scored as evaluate.py does
-        true = set(get_entities(refs))
-        pred = set(get_entities(preds))
+        return preds, refs, set(get_entities(refs)), set(get_entities(preds))
+
+
+def seqeval_scores(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
+    """seqeval F1/precision/recall (x100), as XTREME's ``evaluate.f1``.
+
+    The entity sets are extracted once (:func:`seqeval_entities`) instead of
+    three times (f1/precision/recall), with identical results.
+    """
+    _, _, true, pred = seqeval_entities(predictions, references)
     correct = len(true & pred)
     precision = correct / len(pred) if pred else 0.0
     recall = correct / len(true) if true else 0.0
