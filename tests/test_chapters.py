@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from helpers import study
+from helpers import study, zero_shot_report
 
 CHAPTERS = tuple(sorted(p.stem for p in study.NOTEBOOKS_DIR.glob("*.ipynb")))
 
@@ -59,7 +59,8 @@ def test_the_phase_conclusions_glue_only_their_own_chapters_values():
         "int_": {"int_n_runs", "int_steps", "int_tokens"},
         "tgt_": {"tgt_n_runs", "tgt_steps", "tgt_tokens", "tgt_best_dev_arm", "tgt_best_dev_mean"},
         "zs_": {"zs_direct_avg", "zs_best_arm", "zs_best_avg", "zs_n_gains", "zs_n_excl_zero", "zs_n_excl_pos",
-                "zs_best_ci", "zs_n_above_floor", "zs_n_tasks", "zs_n_degenerate", "zs_n_partial", "zs_seed_sd"},
+                "zs_best_ci", "zs_n_above_floor", "zs_n_tasks", "zs_n_degenerate", "zs_n_partial", "zs_seed_sd",
+                *(f"zs_rd_{key}" for key in zero_shot_report.RECORDED_FACTS)},
     }
     for name, prefix in prefixes.items():
         prose = " ".join("".join(c["source"]) for c in _cells(name) if c["cell_type"] == "markdown")

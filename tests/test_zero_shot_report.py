@@ -1,6 +1,7 @@
 """The zero-shot chapter's logic (helpers.zero_shot_report) on tiny pinned tables."""
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -77,3 +78,58 @@ def test_facts_count_intervals_floors_and_partial_scores():
     assert facts["zs_n_degenerate"] == 1 and facts["zs_n_partial"] == 1
     assert facts["zs_seed_sd"] == "xnli 1.2 points over 3 seeds"
     assert zsr.zero_shot_facts(groups, gains, floors, cover, None)["zs_seed_sd"].startswith("not measured")
+
+
+def _recorded_realdata_run():
+    """A recorded realdata run in the results tables: two tasks, two arms, two languages each."""
+    zero_rows, item_rows = [], []
+    for arm in ("direct", "anli"):
+        for task, metric in (("xnli", "accuracy"), ("xcopa", "accuracy")):
+            for lang in ("en", "sw"):
+                right = {"direct": 6, "anli": 8}[arm] if task == "xnli" else 5
+                zero_rows.append({"profile": "realdata", "arm": arm, "intermediate": "" if arm == "direct" else arm,
+                                  "target_task": task, "language": lang, "metric": metric, "value": 10.0 * right,
+                                  "seed": 1, "run_dir": "r", "model": "e5-small", "source": "realdata:x",
+                                  "eval_limit": "all", "examples": 10})
+                item_rows += [{"profile": "realdata", "arm": arm, "seed": 1, "target_task": task, "language": lang,
+                               "item": i, "correct": int(i < right), "model": "e5-small", "source": "realdata:x",
+                               "eval_limit": "all"} for i in range(10)]
+    zero_rows.append({**zero_rows[0], "seed": 2, "value": 70.0})  # a second seed of direct on xnli/en
+    runs.upsert_rows(runs.results_root() / "zero_shot.csv", zero_rows,
+                     key=("profile", "arm", "seed", "target_task", "language", "metric"))
+    runs.upsert_rows(runs.results_root() / "zero_shot_items.csv", item_rows,
+                     key=("profile", "arm", "seed", "target_task", "language", "item"))
+    floors = pd.DataFrame({"direct": [60.0, 50.0], "chance": [100 / 3, 50.0], "majority (test)": [40.0, math.nan],
+                           "trivial baseline": [55.0, 48.0], "degenerate": [0, 2]}, index=["xnli", "xcopa"])
+    zsr.record_floors(floors, SimpleNamespace(profile="realdata", model="e5-small"), "realdata:x")
+
+
+def test_record_floors_writes_plain_numbers_and_empty_cells(isolated_results):
+    _recorded_realdata_run()
+    text = (runs.results_root() / "zero_shot_floors.csv").read_text()
+    assert "np.float64" not in text
+    assert "realdata,e5-small,realdata:x,xcopa,50.0,50.0,,48.0,2" in text.splitlines()
+
+
+def test_a_recorded_run_is_read_back_from_the_tables_alone(isolated_results):
+    _recorded_realdata_run()
+    table = zsr.recorded_run_table("realdata")
+    assert list(table.index) == ["xnli", "xcopa", "average over tasks"]
+    assert table.loc["xnli", "direct"] == 60.0 and table.loc["xnli", "anli"] == 80.0  # seed 2 is not mixed in
+    assert table.loc["xcopa", "anli - direct [95% CI]"] == "+0.0 [+0.0, +0.0]"
+    assert table.loc["xnli", "anli - direct [95% CI]"].startswith("+20.0 [")
+    assert table.loc["average over tasks", "examples"] == 40 and table.loc["average over tasks", "languages"] == 4
+    assert table.loc["xnli", "majority (test)"] == 40.0 and table.loc["xcopa", "degenerate"] == 2
+    facts = zsr.recorded_run_facts("realdata", prefix="zs_rd")
+    assert set(facts) == {f"zs_rd_{k}" for k in zsr.RECORDED_FACTS}
+    assert (facts["zs_rd_tasks"], facts["zs_rd_pairs"], facts["zs_rd_examples"]) == (2, 4, "40")
+    assert facts["zs_rd_arms"] == "direct, anli" and facts["zs_rd_stilts"] == "anli"
+    assert facts["zs_rd_avg_gain"].startswith("+10.0 [")
+    # xnli: 60 > max(33.3, 40, 55); xcopa: 50 is not above its 50-point chance level
+    assert facts["zs_rd_n_above_floor"] == 1 and facts["zs_rd_above_floor"] == "XNLI"
+    assert facts["zs_rd_degenerate"] == "XCOPA" and facts["zs_rd_seed_sd"].startswith("XNLI ")
+
+
+def test_without_a_recorded_run_every_fact_says_so(isolated_results):
+    assert not zsr.has_recorded_run("realdata")
+    assert set(zsr.recorded_run_facts("realdata").values()) == {"not recorded"}

@@ -16,7 +16,12 @@ and ``zero_shot_items.csv``) and the test sets of the configuration:
 * :func:`retrieval_table`: the retrieval tasks, where direct is the untouched
   (contrastively trained) encoder and a STILTs arm its intermediate checkpoint;
 * :func:`seed_table`: the spread of the direct arm over seeds where the
-  profile trains several (:func:`helpers.stats.seed_spread`).
+  profile trains several (:func:`helpers.stats.seed_spread`);
+* :func:`record_floors`: the floors table into ``results/zero_shot_floors.csv``
+  (the floors need the test files; the table keeps them for readers without);
+* :func:`recorded_run_table` and :func:`recorded_run_facts`: another profile's
+  run read back from the results tables alone (the embedded book's section on
+  the ``realdata`` run), every STILTs arm beside direct with its interval and floors.
 """
 
 from __future__ import annotations
@@ -25,11 +30,20 @@ import math
 
 import pandas as pd
 
-from . import analysis, baselines, stats
+from . import analysis, baselines, runs, stats
 from .config import StudyConfig
+from .errors import StudyError
+from .metrics import primary_metric
 from .phase_report import baseline_table
 from .report import bootstrap_gains, gain_cell
-from .tasks import retrieval_tasks
+from .tasks import TASKS, retrieval_tasks
+
+#: The values :func:`recorded_run_facts` glues, without their prefix.
+RECORDED_FACTS = ("tasks", "pairs", "examples", "arms", "stilts", "avg_gain", "n_excl_zero", "n_above_floor",
+                  "above_floor", "degenerate", "seed_sd")
+#: ``results/zero_shot_floors.csv``: :func:`floors_table` per profile, model and data source.
+FLOORS_KEY = ("profile", "model", "source", "task")
+FLOORS_COLUMNS = FLOORS_KEY + ("direct", "chance", "majority_test", "trivial", "degenerate")
 
 def main_seed(scores: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
     """The rows of the configuration's seed (the arms are compared seed with seed; extra seeds measure spread)."""
@@ -137,3 +151,107 @@ def retrieval_table(table: pd.DataFrame) -> pd.DataFrame | None:
         delta = (table[tasks] - table.loc["direct", tasks]).round(2)
         out = out.join(delta.add_suffix(" vs direct"))
     return out
+
+
+def record_floors(floors: pd.DataFrame, cfg: StudyConfig, source_id: str) -> None:
+    """Upsert :func:`floors_table` into ``results/zero_shot_floors.csv`` (key :data:`FLOORS_KEY`)."""
+    def number(value) -> float | None:  # a plain float (no numpy repr in the CSV); an empty cell for NaN
+        return None if pd.isna(value) else float(value)
+
+    rows = [{"profile": cfg.profile, "model": cfg.model, "source": source_id, "task": task,
+             "direct": number(r["direct"]), "chance": number(r["chance"]),
+             "majority_test": number(r["majority (test)"]), "trivial": number(r["trivial baseline"]),
+             "degenerate": int(r["degenerate"])}
+            for task, r in floors.iterrows()]
+    runs.upsert_rows(runs.results_root() / "zero_shot_floors.csv", rows, key=FLOORS_KEY, columns=FLOORS_COLUMNS)
+
+
+def _recorded(profile: str) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...], list[str]]:
+    scores = analysis.load_table("zero_shot.csv", profile)
+    if scores.empty:
+        raise StudyError(f"results/zero_shot.csv has no {profile} rows: run make book PLAN=plans/{profile}.yaml")
+    scores = scores[scores["target_task"].isin(TASKS)]
+    floors = analysis.load_table("zero_shot_floors.csv", profile)
+    for col in FLOORS_COLUMNS[len(FLOORS_KEY):]:
+        if col in floors:
+            floors[col] = pd.to_numeric(floors[col], errors="coerce")  # an empty cell: no such floor
+    arms = tuple(["direct"] + sorted(a for a in scores["arm"].unique() if a != "direct"))
+    tasks = [t for t in TASKS if t in set(scores["target_task"])]
+    return scores, floors, arms, tasks
+
+
+def has_recorded_run(profile: str) -> bool:
+    """Whether ``results/zero_shot.csv`` holds rows of ``profile``."""
+    return not analysis.load_table("zero_shot.csv", profile).empty
+
+
+def recorded_run_table(profile: str, seed: int = 1) -> pd.DataFrame:
+    """Per task of ``profile``'s recorded run (results tables only, no data files): languages and test
+    examples scored, each arm's score, each STILTs arm's gain over direct with its paired bootstrap 95 %
+    interval, the floors (:func:`record_floors`) and the degenerate (arm, language) pairs; then the
+    average over tasks."""
+    scores, floors, arms, tasks = _recorded(profile)
+    main = scores[scores["seed"] == seed]
+    table = analysis.arm_task_table(main, arms)
+    direct = main[main["arm"] == "direct"]
+    primary = direct[[primary_metric(t) == m for t, m in zip(direct["target_task"], direct["metric"])]]
+    out = pd.DataFrame({
+        "languages": primary.groupby("target_task")["language"].nunique(),
+        "examples": primary.groupby("target_task")["examples"].sum().astype(int),
+    }).reindex(tasks)
+    for arm in arms:
+        out[arm] = table.loc[arm, tasks].round(2)
+    gains = bootstrap_gains(profile, arms, seed, tasks=tuple(tasks))
+    for arm in arms[1:]:
+        cells = gains[gains["arm"] == arm].set_index("task")
+        out[f"{arm} - direct [95% CI]"] = [gain_cell(cells.loc[t], mark=True) if t in cells.index else ""
+                                           for t in tasks]
+    if not floors.empty:
+        f = floors.set_index("task").reindex(tasks)
+        out["chance"] = f["chance"].round(1)
+        out["majority (test)"] = f["majority_test"].round(1)
+        out["trivial baseline"] = f["trivial"].round(1)
+        out["degenerate"] = f["degenerate"].astype("Int64")
+    avg = {"languages": int(out["languages"].sum()), "examples": int(out["examples"].sum())}
+    avg.update({arm: round(float(table.loc[arm, tasks].mean()), 2) for arm in arms})
+    for arm in arms[1:]:
+        cell = gains[(gains["arm"] == arm) & (gains["task"] == "average")]
+        avg[f"{arm} - direct [95% CI]"] = gain_cell(cell.iloc[0], mark=True) if len(cell) else ""
+    out.loc["average over tasks"] = pd.Series(avg)
+    out.index.name = "task"
+    return out.astype({"languages": int, "examples": int})
+
+
+def recorded_run_facts(profile: str, seed: int = 1, prefix: str = "rd") -> dict:
+    """Glued values of a recorded run (``{prefix}_*``): its size, each floor cleared, degenerate tasks, the
+    first STILTs arm's average gain with its interval, and the direct arm's spread over seeds. Without
+    rows of ``profile`` every value reads ``not recorded``."""
+    if not has_recorded_run(profile):
+        return {f"{prefix}_{key}": "not recorded" for key in RECORDED_FACTS}
+    scores, floors, arms, tasks = _recorded(profile)
+    table = recorded_run_table(profile, seed)
+    per_task = table.drop(index="average over tasks")
+    stilts = arms[1] if len(arms) > 1 else None
+    gains = bootstrap_gains(profile, arms, seed, tasks=tuple(tasks))
+    excl = gains[(gains["task"] != "average") & ((gains["lo"] > 0) | (gains["hi"] < 0))]
+    f = floors.set_index("task").reindex(tasks) if not floors.empty else pd.DataFrame(index=tasks)
+    floor = f[["chance", "majority_test", "trivial"]].max(axis=1) if not floors.empty else pd.Series(dtype=float)
+    above = [t for t in tasks if t in floor.index and per_task.loc[t, "direct"] > floor[t]]
+    degenerate = [TASKS[t].label for t in tasks if "degenerate" in f and f.loc[t, "degenerate"] > 0]
+    seeds = seed_table(scores)
+    return {
+        f"{prefix}_tasks": len(tasks),
+        f"{prefix}_pairs": int(per_task["languages"].sum()),
+        f"{prefix}_examples": f"{int(per_task['examples'].sum()):,}",
+        f"{prefix}_arms": ", ".join(arms),
+        f"{prefix}_stilts": stilts or "none",
+        f"{prefix}_avg_gain": (table.loc["average over tasks", f"{stilts} - direct [95% CI]"] if stilts
+                               else "not measured"),
+        f"{prefix}_n_excl_zero": len(excl),
+        f"{prefix}_n_above_floor": len(above),
+        f"{prefix}_above_floor": ", ".join(TASKS[t].label for t in above) or "none",
+        f"{prefix}_degenerate": ", ".join(degenerate) or "none",
+        f"{prefix}_seed_sd": ("not measured (one seed)" if seeds is None else
+                              ", ".join(f"{TASKS[t].label} {r['sd']:.1f} points over {int(r['seeds'])} seeds"
+                                        for t, r in seeds.iterrows())),
+    }
