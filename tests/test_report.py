@@ -201,11 +201,19 @@ def test_setup_and_encoder_facts():
 
     facts = setup_report.encoder_facts(encoder, Report(), fert)
     assert facts["enc_engine"] == ("token counts that agree on 100.0% of 2,000 sentences and a cosine similarity "
-                                   "of at least 0.99986 over 120 embedded ones")
+                                   "of at least 0.9998 over 120 embedded ones")
     assert facts["enc_pieces"] == "250,002" and facts["enc_fert_lowest"] == "eng (1.21)"
     assert facts["enc_fert_highest"] == "hin (2.64)"
     assert setup_report.encoder_facts(encoder, "x", None)["enc_fert_lowest"].startswith("not measured")
     assert setup_report.SAMPLE_SENTENCES["hi"] == "बच्चे बगीचे में खेल रहे थे।"
+
+
+def test_cosine_floor_is_a_lower_bound_stable_across_last_digits():
+    # the CI machine's 0.99986 and this machine's 0.99987 must give the same sentence
+    assert setup_report.cosine_floor(0.99986) == setup_report.cosine_floor(0.99987) == "0.9998"
+    assert setup_report.cosine_floor(0.99999) == "0.9999" and setup_report.cosine_floor(1.0) == "1.0000"
+    assert setup_report.cosine_floor(0.9998) == "0.9998"  # float 0.9998 * 1e4 is 9997.999...: not 0.9997
+    assert setup_report.cosine_floor(0.987654, 2) == "0.98"
 
 
 def item_rows(profile="smoke"):
