@@ -110,9 +110,12 @@ def tiny_arms(monkeypatch):
 def test_time_arms_pooled_times_the_aa_copy_in_a_balanced_order(tiny_arms, interleave):
     cfg = configure(profile="smoke", task="xnli,panx", arm="direct,mnli")
     got = efficiency.time_arms_pooled(cfg, repeats=6, min_seconds=0.02, examples=8, batch_size=4, interleave=interleave)
-    # per task: first an untimed ballast copy of direct, then direct, mnli and (independently) direct-aa
-    assert tiny_arms == [(a, t) for t in ("xnli", "panx") for a in ("direct", "direct", "mnli", "direct-aa")]
-    assert got.settings["ballast"] is True
+    # per task: first an untimed ballast copy of direct, then the timed models in a seeded order of their own
+    # (pinned for seed 1): direct is not always the first timed model loaded, nor direct-aa the last
+    assert tiny_arms == [("direct", "xnli"), ("mnli", "xnli"), ("direct-aa", "xnli"), ("direct", "xnli"),
+                         ("direct", "panx"), ("mnli", "panx"), ("direct", "panx"), ("direct-aa", "panx")]
+    assert list(got.calibration["load_order"]) == ["mnli direct-aa direct", "mnli direct direct-aa"]
+    assert got.settings["ballast"] is True and got.settings["load_order"] == "seeded"
     assert set(got.subnormal["arm"]) == {"direct", "mnli", "direct-aa"}  # the ballast is never counted or timed
     assert {r["arm"] for r in got.rows} == {"direct", "mnli", "direct-aa"} and len(got.rows) == 2 * 3 * 6
     assert got.settings["interleave"] == interleave and got.settings["prime"] == (1 if interleave == "pass" else 0)
@@ -134,6 +137,30 @@ def test_time_arms_pooled_times_the_aa_copy_in_a_balanced_order(tiny_arms, inter
         efficiency.time_arms_pooled(cfg, arms=["mnli"], repeats=2)
     with pytest.raises(StudyError, match="repeats"):
         efficiency.time_arms_pooled(cfg, repeats=1)
+
+
+def test_time_arms_pooled_gives_every_model_the_same_untimed_passes(tiny_arms, monkeypatch):
+    # direct used to get one untimed pass more than the other models (it alone set the calibration):
+    # now every timed model gets the same untimed passes, and the calibration is their median
+    untimed, seen = Counter(), {}
+    real_pass, real_entries = efficiency.timed_pass, efficiency.time_entries
+
+    def counting_pass(model, batches, device):
+        untimed[id(model)] += 1
+        return real_pass(model, batches, device)
+
+    def snapshot(entries, **kw):
+        for labels, model, _ in entries:
+            seen[(labels["task"], labels["arm"])] = untimed[id(model)]
+        return real_entries(entries, **kw)
+
+    monkeypatch.setattr(efficiency, "timed_pass", counting_pass)
+    monkeypatch.setattr(efficiency, "time_entries", snapshot)
+    cfg = configure(profile="smoke", task="xnli,panx", arm="direct,mnli")
+    got = efficiency.time_arms_pooled(cfg, repeats=2, min_seconds=0.02, examples=8, batch_size=4)
+    assert set(seen) == {(t, a) for t in ("xnli", "panx") for a in ("direct", "mnli", "direct-aa")}
+    assert set(seen.values()) == {2}
+    assert (got.calibration["calibration_s"] > 0).all()
 
 
 # --------------------------------------------------------------------------- accuracy under compression

@@ -132,12 +132,20 @@ def test_inference_facts_from_the_chapter_tables():
 
     class Timed:
         pooled = [{"arm": "direct", "tokens_per_s": v} for v in (790.0, 800.0, 815.0)]
+        calibration = pd.DataFrame({"load_order": ["mnli direct direct-aa", "direct-aa direct mnli",
+                                                   "direct mnli direct-aa"]})
 
     dep = inference_report.Deployment("cpu", "fp32", {"min_seconds": 5.0})
     facts = inference_report.pooled_facts(pooled, Timed(), dep)
     assert facts["inf_aa_ci"] == "[0.9980, 1.0040]" and facts["inf_min_seconds"] == "5"
     assert facts["inf_verdicts"] == "mnli: inconclusive" and facts["inf_n_equivalent"] == 0
     assert facts["inf_direct_tps"] == "800"
+    assert facts["inf_direct_loaded_first"] == 2 and facts["inf_load_tasks"] == 3
+    assert facts["inf_aa_lean"].startswith("Its 90% interval holds 1")
+    above = inference_report.aa_lean_sentence(1.0040, 1.0012, 1.0068)
+    assert "lies above 1" in above and "0.40% slower" in above and "inside the ±1% margin" in above
+    below = inference_report.aa_lean_sentence(0.9950, 0.9880, 0.9990)
+    assert "lies below 1" in below and "0.50% faster" in below and "reaching beyond" in below
     harness = inference_report.harness_facts({"position_max_dev": 0.0123, "position_resolved": 1, "positions": 6,
                                               "subnormal_total": 0, "flush_ratio": 1.001, "flush_lo": 0.99,
                                               "flush_hi": 1.01, "flush_verdict": "inconclusive", "min_pass_s": 5.2})

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import gc
 import math
+import random
+import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -63,6 +65,15 @@ def arm_protocol(profile: str) -> dict:
     return {"repeats": 24, "min_seconds": 5.0, "examples": 16, "batch_size": 16, "interleave": "batch"}
 
 
+def load_sequence(arms: Sequence[str], seed: int, task: str) -> list[str]:
+    """The order in which :func:`time_arms_pooled` loads ``arms`` for ``task``: a permutation seeded by both.
+
+    Fixed for a given seed and task (a rerun loads in the same order), and
+    different from task to task, so that no arm is always loaded first or last.
+    """
+    return random.Random(f"load-order:{seed}:{task}").sample(list(arms), len(arms))
+
+
 @dataclass
 class ArmTiming:
     """What :func:`time_arms_pooled` measured.
@@ -73,7 +84,8 @@ class ArmTiming:
     ``task="all"``); ``subnormal``: per arm and task, the subnormal values in
     the model's weights (:func:`helpers.timing.count_subnormal`);
     ``calibration``: per task, the examples, the copies of its inputs in each
-    pass and the seconds of the direct arm's calibration pass; ``latency``:
+    pass, the seconds of the calibration (the median model's second untimed
+    pass) and the ``load_order`` of the timed models; ``latency``:
     per arm, on the latency task, the p50/p90/p99 latency of single requests
     (batch 1, each test example as evaluation encodes it) and the peak memory
     of one pass over the task's batches (:func:`helpers.timing.peak_memory_mb`);
@@ -117,9 +129,11 @@ def time_arms_pooled(
     task's languages, encoded as evaluation encodes them, length-bucketed.
     Every model's tensors are first copied into storage of their own
     (:func:`helpers.devices.own_storage`: as loaded, the first model loaded
-    ran slower than later copies of it). After one warm-up pass per model,
-    one timed pass of the direct model sets
-    how many copies of the inputs a pass holds, so that a pass lasts at least
+    ran slower than later copies of it). The models load in a seeded order of
+    their own for each task (:func:`load_sequence`), so no arm always loads
+    first or last. Every model then runs two untimed passes (a warm-up and a
+    calibration pass), and the median of the calibration passes sets how many
+    copies of the inputs a pass holds, so that a pass lasts at least
     ``min_seconds / len(tasks)`` (x 1.1): the pooled pass of an arm (its
     passes over every task in one repetition, summed) lasts at least
     ``min_seconds``. Then ``repeats`` repetitions run every model once over
@@ -133,7 +147,7 @@ def time_arms_pooled(
     freed before the next task's are loaded (six e5-small models at a time,
     not sixty). With ``ballast`` (the default) each task first loads a copy
     of direct that is held but never timed, so that no timed model is the
-    first one loaded. On ``latency_task`` (default: the first task), after the
+    first one loaded in its task. On ``latency_task`` (default: the first task), after the
     timed repetitions, each arm's latency at batch 1 and peak memory are
     measured too (``latency`` of :class:`ArmTiming`).
     """
@@ -157,23 +171,25 @@ def time_arms_pooled(
     batch_log: list | None = [] if interleave == "batch" else None
     for t_index, task in enumerate(tasks):
         base = task_inputs(cfg, task, tokenizer, examples=examples, batch_size=batch_size)
-        # Direct, the baseline, would be each task's first model loaded, and three reference runs read it
-        # 0.4-0.9 % slower than its own A/A copy (every other arm within 0.8 % of that copy): the
-        # first-loaded effect of make harness-probe, which own_storage alone did not remove. A ballast copy
-        # of direct, loaded first, held while the task is timed and never timed, takes the first place.
+        # Nothing but its weights may set one model apart from another. The ballast (a copy of direct, held,
+        # never timed) is the first model loaded, whatever a first load does to a model's speed (make
+        # harness-probe). The timed models load in a seeded order of their own per task, so where a model
+        # sits in memory is not tied to its arm. Every model gets the same two untimed passes, and the
+        # calibration is the median of their second passes (direct used to get one pass more than the others).
         held = prepare_model(own_storage(load_arm_model(cfg, "direct", task)), device, dtype) if ballast else None
+        load_order = load_sequence(all_arms, cfg.seed, task)
         loaded = {}
-        for arm in all_arms:
-            model = prepare_model(own_storage(load_arm_model(cfg, arm, task)), device, dtype)
-            sub_rows.append({"arm": arm, "task": task, **count_subnormal(model)})
-            loaded[arm] = model
+        for arm in load_order:
+            loaded[arm] = prepare_model(own_storage(load_arm_model(cfg, arm, task)), device, dtype)
+        loaded = {arm: loaded[arm] for arm in all_arms}
+        sub_rows += [{"arm": arm, "task": task, **count_subnormal(model)} for arm, model in loaded.items()]
         for model in loaded.values():
             timed_pass(model, base, device)
-        first = timed_pass(loaded["direct"], base, device)
+        first = statistics.median(timed_pass(model, base, device) for model in loaded.values())
         copies = max(1, math.ceil(per_task_s / first)) if first > 0 else 1
         batches = list(base) * copies
         cal_rows.append({"task": task, "examples": examples, "batches": len(base), "copies": copies,
-                         "calibration_s": first, "target_s": per_task_s})
+                         "calibration_s": first, "target_s": per_task_s, "load_order": " ".join(load_order)})
         if log:
             log(f"{task}: {len(base)} batches x {copies} copies per pass ({first:.3f} s per copy)")
         entries = [({"sweep": "arms", "profile": cfg.profile, "task": task, "language": "all", "arm": arm,
@@ -190,7 +206,7 @@ def time_arms_pooled(
         gc.collect()
     settings = {"repeats": repeats, "min_seconds": min_seconds, "examples": examples, "batch_size": batch_size,
                 "prime": prime, "interleave": interleave, "order": "balanced", "threads": torch.get_num_threads(), "arms": all_arms,
-                "tasks": tasks, "ballast": ballast}
+                "tasks": tasks, "ballast": ballast, "load_order": "seeded"}
     return ArmTiming(rows=rows, pooled=pooled_rows(rows), subnormal=pd.DataFrame(sub_rows),
                      calibration=pd.DataFrame(cal_rows), latency=pd.DataFrame(lat_rows), settings=settings,
                      batches=pd.DataFrame(batch_log or []))

@@ -87,7 +87,27 @@ def pooled_facts(pooled: pd.DataFrame, timed: efficiency.ArmTiming, dep: Deploym
         "inf_n_equivalent": int((stilts["verdict"] == "equivalent").sum()),
         "inf_n_arms": int(len(stilts)),
         "inf_direct_tps": f"{direct_tps:.0f}",
+        "inf_aa_lean": aa_lean_sentence(aa["ratio"], aa["ci_lo"], aa["ci_hi"]),
+        "inf_direct_loaded_first": direct_loaded_first(timed.calibration),
+        "inf_load_tasks": int(len(timed.calibration)),
     }
+
+
+def aa_lean_sentence(ratio: float, lo: float, hi: float, margin: float = efficiency.MARGIN) -> str:
+    """What this run's A/A ratio (direct-aa over direct, with its 90 % interval) says about a lean of direct."""
+    if lo <= 1.0 <= hi:
+        return ("Its 90% interval holds 1: in this run the harness shows no lean of direct against its own "
+                "copy.")
+    side, word = ("above", "slower") if lo > 1.0 else ("below", "faster")
+    where = "inside" if 1 - margin <= lo and hi <= 1 + margin else "reaching beyond"
+    return (f"Its 90% interval lies {side} 1: in this run direct still ran {100 * abs(ratio - 1):.2f}% {word} "
+            f"than its own copy, a lean {where} the ±{100 * margin:g}% margin.")
+
+
+def direct_loaded_first(calibration: pd.DataFrame) -> int:
+    """In how many tasks the direct model was loaded before its A/A copy (``load_order`` of the calibration)."""
+    orders = [str(o).split() for o in calibration["load_order"]]
+    return sum(o.index("direct") < o.index(efficiency.AA_ARM) for o in orders)
 
 
 def throughput_figure(timed: efficiency.ArmTiming, dep: Deployment, show: bool = True):
