@@ -169,7 +169,10 @@ def test_killed_run_resumes_to_the_same_metrics(pretrained, tmp_path):
 
     run_dir = tmp_path / "killed"
     checkpoints = Path(str(run_dir) + ".work") / "stage0-xnli" / "checkpoints"
-    proc = subprocess.Popen(_cli(tmp_path, pretrained, run_dir, *python, sets=frozen), env=_env(tmp_path),
+    # the run to kill pauses 1 s after each checkpoint (fixtures/training/paused_checkpoints.py): on a fast
+    # machine checkpoint-4 is otherwise rotated away ~30 ms after it is written, between two polls
+    paused = [sys.executable, str(FIXTURES / "paused_checkpoints.py")]
+    proc = subprocess.Popen(_cli(tmp_path, pretrained, run_dir, *paused, sets=frozen), env=_env(tmp_path),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and not (checkpoints / "checkpoint-4" / "trainer_state.json").exists():
